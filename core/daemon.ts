@@ -1,0 +1,282 @@
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { EntitySchema } from '@mikro-orm/core';
+import type { GraphQLSchema } from 'graphql';
+import type { BackplaneConfig } from './config/schema.js';
+import type { PluginMigration } from './db/migration.js';
+import { openDatabase, type Database } from './db/orm.js';
+import { KernelError } from './errors.js';
+import { gpuLeaseMigrations, GpuLeaseEntity } from './gpus/gpu-lease-entity.js';
+import { GpuManager } from './gpus/gpu-manager.js';
+import { buildSchema } from './graphql/build-schema.js';
+import type { GraphQLContext } from './graphql/context.js';
+import { attachGraphQLWs } from './graphql/ws.js';
+import { createGraphQLServer } from './graphql/yoga.js';
+import { createAuthenticator, isLoopback } from './http/auth.js';
+import { createHttpApp } from './http/http-app.js';
+import { Metrics } from './http/metrics.js';
+import { coreOperations, coreRoutes, coreSchemaModules } from './core-modules.js';
+import { JobEntity, jobMigrations } from './jobs/job-entity.js';
+import { JobManager, jobTopic } from './jobs/job-manager.js';
+import { JobStore } from './jobs/job-store.js';
+import type { EnabledPlugin } from './kernel/load-plugins.js';
+import { orderPlugins } from './kernel/plugin-order.js';
+import { PluginHost, type PluginState } from './kernel/plugin-host.js';
+import type { PluginServices } from './plugin-api.js';
+import { createRestHandler, type OperationExecutor } from './rest/rest-handler.js';
+import { restProfiles } from './rest/profiles.js';
+import { buildRouteTable } from './rest/route-table.js';
+import type { RestRoute } from './rest/route.js';
+import { createHttpClient } from './services/http-service.js';
+import { createLogger, type Logger } from './services/logger-service.js';
+import { createProcessService } from './services/process-service.js';
+import { createPubSub } from './services/pubsub-service.js';
+import { createScheduler } from './services/scheduler-service.js';
+import { createServingRegistry } from './services/serving-service.js';
+import { withTimeout } from './util/with-timeout.js';
+
+export const BACKPLANE_VERSION = '0.1.0';
+
+export interface DaemonOptions {
+  config: BackplaneConfig;
+  /** Enabled plugins with validated config (see resolvePlugins). */
+  plugins: readonly EnabledPlugin[];
+  logger?: Logger;
+}
+
+/** Where the daemon listens once started. */
+export interface DaemonAddresses {
+  /** `http://host:port` of the main listener. */
+  url: string;
+  /** Extra listeners of REST profiles with their own `listen`, by `host:port`. */
+  rest: Record<string, string>;
+}
+
+export interface Daemon {
+  /** The schema, built at creation (pure: no backend needed). */
+  readonly schema: GraphQLSchema;
+  start(): Promise<DaemonAddresses>;
+  /** Graceful stop, idempotent, bounded by `kernel.stopDeadlineMs`. */
+  stop(): Promise<void>;
+  /** A fetch against the main listener (after start), for tests and tools. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  plugins(): PluginState[];
+  readonly addresses: DaemonAddresses | undefined;
+}
+
+/**
+ * Builds a daemon from a validated config. Nothing listens, spawns or opens until `start()`;
+ * the schema and REST route table are checked here, so a broken plugin fails before any I/O.
+ */
+export function createDaemon({ config, plugins, logger = createLogger({ level: config.log.level }) }: DaemonOptions): Daemon {
+  const ordered = orderPlugins(plugins.map((p) => p.definition));
+  const configById = new Map(plugins.map((p) => [p.definition.id, p.config]));
+  const schema = buildSchema(ordered, coreSchemaModules);
+
+  const routes: { owner: string; route: RestRoute }[] = coreRoutes.map((route) => ({ owner: 'core', route }));
+  const operations: { owner: string; source: string | URL }[] = coreOperations.map((source) => ({ owner: 'core', source }));
+  for (const def of ordered) {
+    def.rest?.({ add: (route) => routes.push({ owner: def.id, route }) });
+    for (const source of def.operations ?? []) operations.push({ owner: def.id, source });
+  }
+  const listeners = buildRouteTable({ routes, operations, profiles: restProfiles, config: config.rest.profiles, schema });
+  const authenticator = createAuthenticator(config.auth.keys);
+  assertSafeBind(config.server.host, authenticator.required);
+  for (const l of listeners) if (l.listen) assertSafeBind(l.listen.host, authenticator.required);
+
+  const startedAt = new Date();
+  const metrics = new Metrics();
+  const pubsub = createPubSub();
+  const scheduler = createScheduler();
+  const serving = createServingRegistry();
+  const pluginSchedulers = new Map<string, { stopAll(): void }>();
+  let database: Database | undefined;
+  let jobs: JobManager | undefined;
+  let gpus: GpuManager | undefined;
+  let stopping = false;
+  let stopPromise: Promise<void> | undefined;
+  let addresses: DaemonAddresses | undefined;
+  const servers: Server[] = [];
+  const closers: (() => Promise<void>)[] = [];
+
+  const host = new PluginHost({
+    plugins: ordered,
+    logger,
+    initTimeoutMs: config.kernel.initTimeoutMs,
+    stopTimeoutMs: config.kernel.stopTimeoutMs,
+    onStatusChange: (state) => pubsub.publish('core:plugins', state),
+    releaseScope: (def) => {
+      pluginSchedulers.get(def.id)?.stopAll();
+      pluginSchedulers.delete(def.id);
+    },
+    createServices(def, scope): PluginServices {
+      const log = logger.child({ plugin: def.id });
+      const pluginScheduler = scheduler.forPlugin(def.id, log);
+      pluginSchedulers.set(def.id, pluginScheduler);
+      return {
+        pluginId: def.id,
+        config: configById.get(def.id),
+        dataDir: path.join(config.dataDir, 'plugins', def.id),
+        logger: log,
+        db: { dialect: database!.dialect, em: () => database!.orm.em.fork() },
+        jobs: jobs!.forPlugin(def.id),
+        processes: createProcessService({ signal: scope.signal }),
+        scheduler: pluginScheduler,
+        pubsub: pubsub.forPlugin(def.id),
+        gpus: gpus!,
+        serving,
+        http: createHttpClient({ signal: scope.signal }),
+        lifecycle: { signal: scope.signal, onShutdown: (hook) => void scope.shutdownHooks.push(hook) },
+        status: {
+          setDegraded: (reason) => scope.setStatus('degraded', reason),
+          setReady: (message) => scope.setStatus('ready', message ?? null),
+        },
+      };
+    },
+  });
+
+  const createContext = ({ auth, requestId }: { auth: GraphQLContext['auth']; requestId: string }): GraphQLContext => {
+    let em: ReturnType<Database['orm']['em']['fork']> | undefined;
+    return {
+      requestId,
+      auth,
+      em: () => (em ??= database!.orm.em.fork()),
+      plugins: { get: (id) => host.api(id) },
+      daemon: { version: BACKPLANE_VERSION, startedAt, plugins: () => host.list() },
+      core: { jobs: jobs!, gpus: gpus! },
+      subscribe: (topic) => pubsub.subscribe(topic),
+    };
+  };
+  const yoga = createGraphQLServer({ schema, logger, graphiql: config.server.graphiql, bodyLimitBytes: config.server.bodyLimitBytes, createContext });
+
+  const execute: OperationExecutor = async ({ document, variables, auth, requestId }) => {
+    const enveloped = yoga.getEnveloped({ auth, requestId } as never);
+    const contextValue = await enveloped.contextFactory();
+    const result = await enveloped.execute({ schema: enveloped.schema, document, variableValues: variables, contextValue });
+    return result as Awaited<ReturnType<OperationExecutor>>;
+  };
+
+  const listen = (server: Server, host: string, port: number) =>
+    new Promise<AddressInfo>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+
+  async function start(): Promise<DaemonAddresses> {
+    if (addresses) return addresses;
+    await mkdir(config.dataDir, { recursive: true });
+    for (const def of ordered) await mkdir(path.join(config.dataDir, 'plugins', def.id), { recursive: true });
+
+    const entities: EntitySchema[] = [JobEntity as unknown as EntitySchema, GpuLeaseEntity as unknown as EntitySchema];
+    const migrations: { owner: string; migration: PluginMigration }[] = [...jobMigrations, ...gpuLeaseMigrations].map((migration) => ({ owner: 'core', migration }));
+    for (const def of ordered) {
+      entities.push(...(def.entities ?? []));
+      for (const migration of def.migrations ?? []) migrations.push({ owner: def.id, migration });
+    }
+    database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, entities, migrations, logger: logger.child({ component: 'db' }), debug: config.database.debug });
+    const fork = () => database!.orm.em.fork();
+    gpus = new GpuManager({ fork, logger: logger.child({ component: 'gpus' }) });
+    const store = new JobStore(fork);
+    jobs = new JobManager({ store, dataDir: config.dataDir, logger: logger.child({ component: 'jobs' }), pubsub, gpus, ...config.jobs });
+    await jobs.start();
+    await gpus.restore(async (holder) => {
+      if (holder.kind !== 'job') return true; // servers: their plugin reconciles them at init
+      const job = await store.get(holder.id);
+      return job !== undefined && (job.status === 'running' || job.status === 'queued');
+    });
+
+    const ready = () => !stopping && host.booted;
+    const restHandler = (plan: (typeof listeners)[number]) =>
+      createRestHandler({ plan, execute, bodyLimitBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'rest' }) });
+    const appOptions = { yoga, authenticator, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
+    const mainPlan = listeners.find((l) => l.id === 'main');
+    const mainApp = createHttpApp({ ...appOptions, main: true, rest: mainPlan ? restHandler(mainPlan) : undefined });
+    const mainServer = createServer((req, res) => void mainApp(req, res));
+    servers.push(mainServer);
+    const ws = attachGraphQLWs({ server: mainServer, yoga, authenticator });
+    closers.push(() => ws.close());
+    const mainUrl = urlOf(await listen(mainServer, config.server.host, config.server.port));
+
+    const restUrls: Record<string, string> = {};
+    for (const plan of listeners) {
+      if (plan.id === 'main' || !plan.listen) continue;
+      const app = createHttpApp({ ...appOptions, main: false, rest: restHandler(plan) });
+      const server = createServer((req, res) => void app(req, res));
+      servers.push(server);
+      restUrls[plan.id] = urlOf(await listen(server, plan.listen.host, plan.listen.port));
+    }
+    addresses = { url: mainUrl, rest: restUrls };
+    logger.info('listening', { url: mainUrl, graphql: `${mainUrl}/graphql`, rest: restUrls });
+
+    await host.startAll();
+    await jobs.resumeGroups();
+    logger.info('ready', { plugins: host.list().map(({ id, status }) => `${id}:${status}`) });
+    return addresses;
+  }
+
+  async function doStop(): Promise<void> {
+    stopping = true;
+    logger.info('stopping');
+    pubsub.close();
+    for (const close of closers) await close().catch((error) => logger.warn('closing WebSockets failed', { error }));
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            if (!server.listening) return resolve();
+            server.close(() => resolve());
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs).unref();
+          }),
+      ),
+    );
+    await host.stopAll();
+    await jobs?.stop();
+    gpus?.close();
+    await yoga.dispose();
+    await database?.close();
+    logger.info('stopped');
+  }
+
+  return {
+    schema,
+    start,
+    stop() {
+      stopPromise ??= withTimeout(doStop(), config.kernel.stopDeadlineMs, () => new Error(`stop did not finish within ${config.kernel.stopDeadlineMs} ms`)).catch((error) => {
+        logger.error('stop failed', { error });
+        for (const server of servers) server.closeAllConnections();
+        throw error;
+      });
+      return stopPromise;
+    },
+    fetch(requestPath, init) {
+      if (!addresses) throw new Error('the daemon is not started');
+      return fetch(new URL(requestPath, addresses.url), init);
+    },
+    plugins: () => host.list(),
+    get addresses() {
+      return addresses;
+    },
+  };
+}
+
+/** No API keys means no authentication: then only a loopback address is allowed. */
+function assertSafeBind(host: string, keysConfigured: boolean): void {
+  if (keysConfigured || isLoopback(host)) return;
+  throw new KernelError(
+    'BP_ERR_INSECURE_BIND',
+    `refusing to listen on ${host} without API keys. Bind to 127.0.0.1, or configure keys under auth.keys (name, keyEnv or keyFile, scopes: [read, operate, admin]); see docs/security.md`,
+  );
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+export { jobTopic };

@@ -1,0 +1,32 @@
+import { assertValidSchema, type GraphQLSchema } from 'graphql';
+import { describeError, KernelError } from '../errors.js';
+import type { PluginDefinition } from '../plugin-api.js';
+import { createBuilder, type Builder } from './builder.js';
+import { addCoreSchema } from './core-schema.js';
+
+/** A piece of core's own schema (jobs, GPU leases, …). */
+export type CoreSchemaModule = (builder: Builder) => void;
+
+/**
+ * Builds the one schema from core's modules and every plugin's `schema` hook. Pure: it needs no
+ * backend, so `schema:print` and codegen run anywhere.
+ */
+export function buildSchema(plugins: readonly PluginDefinition[], coreModules: readonly CoreSchemaModule[] = []): GraphQLSchema {
+  const builder = createBuilder();
+  addCoreSchema(builder);
+  for (const addModule of coreModules) addModule(builder);
+  for (const def of plugins) {
+    try {
+      def.schema?.(builder, { pluginId: def.id, api: (ctx) => ctx.plugins.get(def.id) as never });
+    } catch (error) {
+      throw new KernelError('BP_ERR_SCHEMA', `plugin '${def.id}' schema: ${describeError(error)}`, { cause: error });
+    }
+  }
+  try {
+    const schema = builder.toSchema({ sortSchema: true });
+    assertValidSchema(schema);
+    return schema;
+  } catch (error) {
+    throw new KernelError('BP_ERR_SCHEMA', describeError(error), { cause: error });
+  }
+}

@@ -1,0 +1,76 @@
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import ZodPlugin from '@pothos/plugin-zod';
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { formatIssues } from '../config/format-issues.js';
+import type { GraphQLContext } from './context.js';
+
+/** The Pothos type configuration shared by core and every plugin. */
+export interface BackplaneSchemaTypes {
+  Context: GraphQLContext;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  DefaultFieldNullability: false;
+}
+
+/** The one schema builder: core and each plugin add their types to it, then it is built once. */
+export type Builder = PothosSchemaTypes.SchemaBuilder<PothosSchemaTypes.ExtendDefaultTypes<BackplaneSchemaTypes>>;
+
+export function createBuilder(): Builder {
+  const builder = new SchemaBuilder<BackplaneSchemaTypes>({
+    plugins: [RelayPlugin, ZodPlugin],
+    defaultFieldNullability: false,
+    relay: {
+      clientMutationId: 'omit',
+      cursorType: 'String',
+      nodeQueryOptions: false,
+      nodesQueryOptions: false,
+    },
+    zod: {
+      // Argument validation failures become coded input errors naming every bad argument.
+      validationError: (error) =>
+        new GraphQLError(`Invalid argument: ${formatIssues(error.issues).join('; ')}`, {
+          extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+        }),
+    },
+  });
+  builder.addScalarType('DateTime', dateTimeScalar);
+  builder.addScalarType('JSON', jsonScalar);
+  builder.queryType({ description: 'Read the state of the host and its backends.' });
+  builder.mutationType({ description: 'Change the state of the host: start, stop and cancel work.' });
+  builder.subscriptionType({ description: 'Live updates: job status, logs, GPU usage.' });
+  return builder as unknown as Builder;
+}
+
+const dateTimeScalar = new GraphQLScalarType<Date, string>({
+  name: 'DateTime',
+  description: 'An instant as an ISO 8601 string in UTC, e.g. `2025-02-18T12:00:00.000Z`.',
+  serialize(value) {
+    const date = value instanceof Date ? value : new Date(value as string | number);
+    if (Number.isNaN(date.getTime())) throw new GraphQLError('DateTime cannot represent an invalid date');
+    return date.toISOString();
+  },
+  parseValue(value) {
+    return parseDate(value);
+  },
+  parseLiteral(ast) {
+    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be an ISO 8601 string');
+    return parseDate(ast.value);
+  },
+});
+
+function parseDate(value: unknown): Date {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value)) throw new GraphQLError('DateTime must be an ISO 8601 string');
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO 8601 string');
+  return date;
+}
+
+const jsonScalar = new GraphQLScalarType({
+  name: 'JSON',
+  description: 'Any JSON value.',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+});

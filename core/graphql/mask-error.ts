@@ -1,0 +1,28 @@
+import { GraphQLError } from 'graphql';
+import { BackplaneError } from '../errors.js';
+import type { Logger } from '../services/logger-service.js';
+
+/**
+ * Expected errors reach the client with `extensions.code`; everything else becomes
+ * "Unexpected error." and is logged with its cause.
+ */
+export function createMaskError(logger: Logger) {
+  return (error: unknown, message: string): Error => {
+    const graphqlError = error instanceof GraphQLError ? error : undefined;
+    const original = graphqlError?.originalError ?? error;
+    const location = { nodes: graphqlError?.nodes, path: graphqlError?.path };
+    if (original instanceof BackplaneError) {
+      return new GraphQLError(original.message, {
+        ...location,
+        extensions: { code: original.code, ...(original.details ? { details: original.details } : {}) },
+      });
+    }
+    if (original instanceof GraphQLError) {
+      // graphql-js's own errors (coercion, validation) and GraphQLErrors thrown on purpose.
+      const code = original.extensions?.code ?? (original === graphqlError ? 'BAD_USER_INPUT' : 'BAD_REQUEST');
+      return new GraphQLError(original.message, { ...location, extensions: { ...original.extensions, code } });
+    }
+    logger.error('unexpected error in GraphQL operation', { error: original, path: graphqlError?.path?.join('.') });
+    return new GraphQLError(message, { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  };
+}

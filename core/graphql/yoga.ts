@@ -1,0 +1,44 @@
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from '../services/logger-service.js';
+import type { AuthInfo, GraphQLContext } from './context.js';
+import { createMaskError } from './mask-error.js';
+import { useScopes } from './use-scopes.js';
+
+/** What the HTTP layer passes along with each request. */
+export interface ServerContext {
+  auth: AuthInfo;
+  requestId: string;
+}
+
+export interface CreateGraphQLServerOptions {
+  schema: GraphQLSchema;
+  logger: Logger;
+  graphiql: boolean;
+  bodyLimitBytes: number;
+  /** Builds the per-operation context from the caller's identity. */
+  createContext(server: ServerContext): GraphQLContext;
+}
+
+/** graphql-yoga on `/graphql`: GraphiQL in a browser, SSE subscriptions, masked errors, scopes. */
+export function createGraphQLServer({ schema, logger, graphiql, bodyLimitBytes, createContext }: CreateGraphQLServerOptions): YogaServerInstance<ServerContext, GraphQLContext> {
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: graphiql ? { title: 'backplane', subscriptionsProtocol: 'WS' } : false,
+    maskedErrors: { maskError: createMaskError(logger) },
+    maxRequestBodySize: bodyLimitBytes,
+    multipart: false,
+    // CORS is handled once for every route by the HTTP layer.
+    cors: false,
+    logging: {
+      debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),
+      info: (...args) => logger.info(String(args[0]), { args: args.slice(1) }),
+      warn: (...args) => logger.warn(String(args[0]), { args: args.slice(1) }),
+      error: (...args) => logger.error(String(args[0]), { args: args.slice(1) }),
+    },
+    context: (initial) => createContext({ auth: initial.auth, requestId: initial.requestId }),
+    plugins: [useScopes()],
+  });
+}

@@ -1,0 +1,68 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { apiScopes, type ApiKeyConfig, type ApiScope } from '../config/schema.js';
+import { ConfigError } from '../config/config-error.js';
+import type { AuthInfo } from '../graphql/context.js';
+
+/** Turns request headers into the caller's identity. */
+export interface Authenticator {
+  /** True when API keys are configured, so every request must carry one. */
+  readonly required: boolean;
+  /** undefined: keys are required and the request has none, or a wrong one. */
+  authenticate(headers: IncomingHttpHeaders | Record<string, string | undefined>): AuthInfo | undefined;
+  /** The same check for a bare key (graphql-ws connection_init payloads). */
+  authenticateKey(key: string | undefined): AuthInfo | undefined;
+}
+
+const everything: AuthInfo = { principal: 'anonymous', scopes: new Set<ApiScope>(apiScopes) };
+
+/**
+ * Keys are compared as SHA-256 digests in constant time. With no keys configured every caller
+ * holds every scope; the daemon then only binds to loopback (see assertSafeBind).
+ */
+export function createAuthenticator(keys: readonly ApiKeyConfig[], env: NodeJS.ProcessEnv = process.env): Authenticator {
+  const resolved = keys.map((k, i) => {
+    const secret = k.key ?? (k.keyEnv ? env[k.keyEnv] : undefined) ?? (k.keyFile ? readKeyFile(k.keyFile, i) : undefined);
+    if (!secret || secret.length < 16) throw new ConfigError([`auth.keys[${i}]: key '${k.name}' resolves to no key of at least 16 characters`]);
+    return { digest: digest(secret), info: { principal: k.name, scopes: new Set(k.scopes) } satisfies AuthInfo };
+  });
+
+  const authenticateKey = (key: string | undefined): AuthInfo | undefined => {
+    if (resolved.length === 0) return everything;
+    if (!key) return undefined;
+    const candidate = digest(key);
+    let found: AuthInfo | undefined;
+    for (const k of resolved) if (timingSafeEqual(k.digest, candidate)) found = k.info;
+    return found;
+  };
+
+  return {
+    required: resolved.length > 0,
+    authenticateKey,
+    authenticate(headers) {
+      const authorization = headers.authorization;
+      const bearer = typeof authorization === 'string' && /^Bearer\s+/i.test(authorization) ? authorization.replace(/^Bearer\s+/i, '').trim() : undefined;
+      const apiKey = headers['x-api-key'];
+      return authenticateKey(bearer ?? (typeof apiKey === 'string' ? apiKey.trim() : undefined));
+    },
+  };
+}
+
+function readKeyFile(file: string, index: number): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new ConfigError([`auth.keys[${index}].keyFile: cannot read ${file}`]);
+  }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+const loopback = /^(127(\.\d{1,3}){3}|::1|localhost|::ffff:127(\.\d{1,3}){3})$/i;
+
+export function isLoopback(host: string): boolean {
+  return loopback.test(host.replace(/^\[|\]$/g, ''));
+}

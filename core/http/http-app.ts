@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { YogaServerInstance } from 'graphql-yoga';
+import type { GraphQLContext } from '../graphql/context.js';
+import type { ServerContext } from '../graphql/yoga.js';
+import type { PluginState } from '../kernel/plugin-host.js';
+import type { RestRequestContext } from '../rest/rest-handler.js';
+import type { Logger } from '../services/logger-service.js';
+import type { Authenticator } from './auth.js';
+import { applyCors } from './cors.js';
+import type { Metrics } from './metrics.js';
+
+type RestHandler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RestRequestContext) => Promise<boolean>;
+
+export interface HttpAppOptions {
+  /** The daemon's own listener serves GraphQL and the ops endpoints; profile listeners only REST. */
+  main: boolean;
+  yoga: YogaServerInstance<ServerContext, GraphQLContext>;
+  rest: RestHandler | undefined;
+  authenticator: Authenticator;
+  metrics: Metrics;
+  corsOrigins: '*' | readonly string[];
+  logger: Logger;
+  plugins(): PluginState[];
+  /** Ready: every plugin booted and the daemon is not stopping. */
+  ready(): boolean;
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...extra });
+  res.end(payload);
+};
+
+/** The request handler of one listener: ops endpoints, `/graphql`, then legacy REST routes. */
+export function createHttpApp(options: HttpAppOptions) {
+  const { yoga, rest, authenticator, metrics, logger } = options;
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 64) : randomUUID();
+    let route = 'unmatched';
+    res.once('finish', () => metrics.observe(route, req.method ?? 'GET', res.statusCode, (performance.now() - started) / 1000));
+    res.setHeader('x-request-id', requestId);
+
+    let url: URL;
+    try {
+      // Concatenated, not resolved: `//jobs` is a path here, not a protocol-relative URL.
+      const target = req.url ?? '/';
+      url = new URL(`http://backplane.invalid${target.startsWith('/') ? target : `/${target}`}`);
+    } catch {
+      json(res, 400, { error: 'malformed request URL' });
+      return;
+    }
+    if (applyCors(req, res, options.corsOrigins)) {
+      route = 'preflight';
+      return;
+    }
+
+    try {
+      if (options.main) {
+        const path = url.pathname;
+        if (path === '/healthz') {
+          route = '/healthz';
+          json(res, 200, { status: 'ok' });
+          return;
+        }
+        if (path === '/readyz') {
+          route = '/readyz';
+          const ready = options.ready();
+          json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', plugins: options.plugins().map(({ id, status, message }) => ({ id, status, message })) });
+          return;
+        }
+        if (path === '/metrics') {
+          route = '/metrics';
+          if (!authenticator.authenticate(req.headers)) {
+            json(res, 401, { error: 'unauthenticated' }, { 'www-authenticate': 'Bearer' });
+            return;
+          }
+          const body = metrics.render(options.plugins());
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+          res.end(body);
+          return;
+        }
+        if (path === '/graphql') {
+          route = '/graphql';
+          const auth = authenticator.authenticate(req.headers);
+          // GraphiQL (a browser GET for text/html) is only a page; operations still need a key.
+          const wantsPage = req.method === 'GET' && String(req.headers.accept ?? '').includes('text/html');
+          if (!auth && !wantsPage) {
+            json(res, 401, { errors: [{ message: 'Unauthorized: send an API key as Authorization: Bearer <key> or X-API-Key', extensions: { code: 'UNAUTHENTICATED' } }] }, { 'www-authenticate': 'Bearer' });
+            return;
+          }
+          await yoga.requestListener(req, res, { auth: auth ?? { principal: 'anonymous', scopes: new Set() }, requestId });
+          return;
+        }
+      }
+      if (rest) {
+        const handled = await rest(req, res, url, {
+          requestId,
+          auth: authenticator.authenticate(req.headers),
+          setRoute: (label) => {
+            route = label;
+          },
+        });
+        if (handled) return;
+      }
+      json(res, 404, { error: 'not found', path: url.pathname });
+    } catch (error) {
+      logger.error('request failed', { error, path: url.pathname, requestId });
+      if (!res.headersSent) json(res, 500, { error: 'internal server error' });
+      else res.destroy();
+    }
+  };
+}

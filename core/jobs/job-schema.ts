@@ -1,0 +1,187 @@
+import { stat } from 'node:fs/promises';
+import { InputError, NotFoundError } from '../errors.js';
+import type { Builder } from '../graphql/builder.js';
+import { cursorArg, firstArg, idArg, tailArg } from '../graphql/validators.js';
+import { jobTopic } from './job-manager.js';
+import { terminalJobStatuses, type JobRecord } from './job-service.js';
+import { followLines, readTail, splitLines } from './log-file.js';
+
+/** A batch of log lines: one event per read, not per line, so fast writers stream cheaply. */
+interface JobLogChunk {
+  jobId: string;
+  lines: string[];
+}
+
+/** Jobs in GraphQL: `job`, `jobs`, `cancelJob`, `jobUpdated`, `jobLog`. */
+export function addJobSchema(builder: Builder): void {
+  const JobStatusEnum = builder.enumType('JobStatus', {
+    values: {
+      queued: { description: 'Waiting for a slot under jobs.maxConcurrent, or for GPUs.' },
+      running: {},
+      succeeded: {},
+      failed: { description: 'Non-zero exit, signal, lost across a restart, or could not start; see failureReason.' },
+      cancelled: {},
+    } as const,
+  });
+
+  const JobLabel = builder.objectRef<[string, string]>('JobLabel').implement({
+    fields: (t) => ({
+      key: t.string({ resolve: ([key]) => key }),
+      value: t.string({ resolve: ([, value]) => value }),
+    }),
+  });
+
+  const Job = builder.objectRef<JobRecord>('Job');
+  Job.implement({
+    description: 'Long external work (data generation, training, serving, conversion) run by a plugin.',
+    fields: (t) => ({
+      id: t.exposeID('id', { description: '`<prefix>-<unix ns>`, e.g. `t-1738047068590824000`.' }),
+      kind: t.exposeString('kind'),
+      plugin: t.exposeString('plugin'),
+      status: t.field({ type: JobStatusEnum, resolve: (j) => j.status }),
+      command: t.exposeString('command'),
+      args: t.exposeStringList('args'),
+      cwd: t.exposeString('cwd', { nullable: true }),
+      pid: t.exposeInt('pid', { nullable: true }),
+      exitCode: t.exposeInt('exitCode', { nullable: true }),
+      signal: t.exposeString('signal', { nullable: true }),
+      logPath: t.exposeString('logPath'),
+      createdAt: t.field({ type: 'DateTime', resolve: (j) => j.createdAt }),
+      startedAt: t.field({ type: 'DateTime', nullable: true, resolve: (j) => j.startedAt }),
+      finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (j) => j.finishedAt }),
+      parentId: t.exposeString('parentId', { nullable: true }),
+      parent: t.field({ type: Job, nullable: true, resolve: (j, _args, ctx) => (j.parentId ? ctx.core.jobs.get(j.parentId) : null) }),
+      children: t.field({ type: [Job], description: 'Steps of a group job (pipeline), oldest first.', resolve: async (j, _args, ctx) => (await ctx.core.jobs.list({ parentId: j.id })).reverse() }),
+      labels: t.field({ type: [JobLabel], resolve: (j) => Object.entries(j.labels) }),
+      label: t.string({ nullable: true, args: { key: t.arg.string({ required: true }) }, resolve: (j, { key }) => j.labels[key] ?? null }),
+      progress: t.exposeFloat('progress', { nullable: true, description: '0–1, from the plugin’s progress parser.' }),
+      progressMessage: t.exposeString('progressMessage', { nullable: true }),
+      failureReason: t.exposeString('failureReason', { nullable: true }),
+      gpus: t.exposeIntList('gpus', { description: 'GPU indices leased to the job.' }),
+      logSize: t.float({ description: 'Size of the log file in bytes.', resolve: async (j) => (await stat(j.logPath).catch(() => undefined))?.size ?? 0 }),
+      logExists: t.boolean({ resolve: async (j) => (await stat(j.logPath).catch(() => undefined)) !== undefined }),
+      log: t.string({
+        description: 'The last `tail` lines of the log (all of it when tail is omitted and the log is under 1 MiB).',
+        args: { tail: t.arg.int({ validate: { schema: tailArg } }) },
+        resolve: async (j, { tail }) => {
+          const size = (await stat(j.logPath).catch(() => undefined))?.size;
+          if (size === undefined) throw new NotFoundError(`Log file not found for job ${j.id}`);
+          if (tail === null || tail === undefined) {
+            if (size > 1024 * 1024) throw new InputError('The log is larger than 1 MiB; ask for the last lines with tail');
+            return (await readTail(j.logPath, Number.MAX_SAFE_INTEGER)).text;
+          }
+          return (await readTail(j.logPath, tail)).text;
+        },
+      }),
+    }),
+  });
+
+  builder.queryField('job', (t) =>
+    t.field({
+      type: Job,
+      nullable: true,
+      args: { id: t.arg.id({ required: true, validate: { schema: idArg } }) },
+      resolve: async (_root, { id }, ctx) => (await ctx.core.jobs.get(String(id))) ?? null,
+    }),
+  );
+
+  builder.queryField('jobs', (t) =>
+    t.connection({
+      type: Job,
+      description: 'Jobs, newest first. Forward paging only (`first`, `after`).',
+      args: {
+        status: t.arg({ type: JobStatusEnum }),
+        plugin: t.arg.string({ validate: { schema: idArg } }),
+        kind: t.arg.string({ validate: { schema: idArg } }),
+      },
+      resolve: async (_root, args, ctx) => {
+        if (args.last != null || args.before != null) throw new InputError('jobs pages forward only: use first and after');
+        const first = firstArg.safeParse(args.first ?? 50);
+        if (!first.success) throw new InputError(`Invalid argument first: ${first.error.issues[0].message}`);
+        if (args.after != null && !cursorArg.safeParse(args.after).success) throw new InputError('Invalid argument after: expected a cursor from a previous page');
+        const page = await ctx.core.jobs.page({ status: args.status ?? undefined, plugin: args.plugin ?? undefined, kind: args.kind ?? undefined }, first.data, args.after ?? undefined);
+        const edges = page.records.map((node) => ({ cursor: cursorOf(node), node }));
+        return {
+          edges,
+          pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: args.after != null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+        };
+      },
+    }),
+  );
+
+  builder.mutationField('cancelJob', (t) =>
+    t.field({
+      type: Job,
+      description: 'SIGTERM to the job’s process group, SIGKILL after jobs.killGraceSeconds. CONFLICT when the job has already ended.',
+      args: { id: t.arg.id({ required: true, validate: { schema: idArg } }) },
+      resolve: (_root, { id }, ctx) => ctx.core.jobs.cancel(String(id)),
+    }),
+  );
+
+  builder.subscriptionField('jobUpdated', (t) =>
+    t.field({
+      type: Job,
+      description: 'Status and progress changes of one job (completing when it ends), or of every job when id is omitted.',
+      args: { id: t.arg.id({ validate: { schema: idArg } }) },
+      subscribe: (_root, { id }, ctx) => watchJobs(ctx, id == null ? undefined : String(id)),
+      resolve: (job) => job,
+    }),
+  );
+
+  const JobLogChunkRef = builder.objectRef<JobLogChunk>('JobLogChunk').implement({
+    fields: (t) => ({
+      jobId: t.exposeID('jobId'),
+      lines: t.exposeStringList('lines', { description: 'Complete lines in the order they were written, without newlines.' }),
+    }),
+  });
+
+  builder.subscriptionField('jobLog', (t) =>
+    t.field({
+      type: JobLogChunkRef,
+      description: 'The last `tail` lines, then every new line live, in batches; completes when the job ends.',
+      args: {
+        id: t.arg.id({ required: true, validate: { schema: idArg } }),
+        tail: t.arg.int({ defaultValue: 0, validate: { schema: tailArg } }),
+      },
+      subscribe: (_root, { id, tail }, ctx) => streamLog(ctx, String(id), tail ?? 0),
+      resolve: (chunk) => chunk,
+    }),
+  );
+}
+
+function cursorOf(job: JobRecord): string {
+  return job.id.slice(job.id.lastIndexOf('-') + 1);
+}
+
+async function* watchJobs(ctx: import('../graphql/context.js').GraphQLContext, id: string | undefined): AsyncGenerator<JobRecord> {
+  const updates = ctx.subscribe<JobRecord>(jobTopic);
+  try {
+    if (id !== undefined) {
+      const job = await ctx.core.jobs.get(id);
+      if (!job) throw new NotFoundError(`Job not found: ${id}`);
+      yield job;
+      if (terminalJobStatuses.has(job.status)) return;
+    }
+    for await (const job of updates) {
+      if (id !== undefined && job.id !== id) continue;
+      yield job;
+      if (id !== undefined && terminalJobStatuses.has(job.status)) return;
+    }
+  } finally {
+    await updates.return?.();
+  }
+}
+
+async function* streamLog(ctx: import('../graphql/context.js').GraphQLContext, id: string, tail: number): AsyncGenerator<JobLogChunk> {
+  const job = await ctx.core.jobs.get(id);
+  if (!job) throw new NotFoundError(`Job not found: ${id}`);
+  const { text, end } = await readTail(job.logPath, tail);
+  if (tail > 0 && text !== '') yield { jobId: id, lines: splitLines(text) };
+  const isFinished = async () => {
+    const current = await ctx.core.jobs.get(id);
+    return !current || terminalJobStatuses.has(current.status);
+  };
+  for await (const lines of followLines(job.logPath, { from: end, isFinished })) {
+    if (lines.length > 0) yield { jobId: id, lines };
+  }
+}

@@ -1,0 +1,179 @@
+import { describeError, isBackplaneError, KernelError, UnavailableError } from '../errors.js';
+import type { PluginDefinition, PluginServices } from '../plugin-api.js';
+import type { PluginStatus, ShutdownHook } from '../services/lifecycle-service.js';
+import type { Logger } from '../services/logger-service.js';
+import { withTimeout } from '../util/with-timeout.js';
+
+/** What `Query.plugins` shows. */
+export interface PluginState {
+  id: string;
+  version: string;
+  status: PluginStatus;
+  message: string | null;
+  /** Milliseconds init took, once it ended. */
+  initMs: number | null;
+}
+
+/** The per-plugin resources the kernel owns and tears down on stop. */
+export interface PluginScope {
+  readonly signal: AbortSignal;
+  readonly shutdownHooks: ShutdownHook[];
+  setStatus(status: PluginStatus, message?: string | null): void;
+}
+
+export interface PluginHostOptions {
+  /** In dependency order (see orderPlugins). */
+  plugins: readonly PluginDefinition[];
+  logger: Logger;
+  initTimeoutMs: number;
+  stopTimeoutMs: number;
+  /** Builds the plugin-scoped services for init. */
+  createServices(definition: PluginDefinition, scope: PluginScope): PluginServices;
+  /** Releases kernel-side resources of a plugin (scheduled tasks, …) after its hooks ran. */
+  releaseScope?(definition: PluginDefinition): Promise<void> | void;
+  onStatusChange?(state: PluginState): void;
+}
+
+interface Entry {
+  definition: PluginDefinition;
+  state: PluginState;
+  api: unknown;
+  hasApi: boolean;
+  controller: AbortController;
+  hooks: ShutdownHook[];
+}
+
+/**
+ * Boots plugins in dependency order, each init under a timeout, applying each plugin's failure
+ * policy; stops them in reverse order, idempotently.
+ */
+export class PluginHost {
+  readonly #options: PluginHostOptions;
+  readonly #entries = new Map<string, Entry>();
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: PluginHostOptions) {
+    this.#options = options;
+    for (const definition of options.plugins) {
+      this.#entries.set(definition.id, {
+        definition,
+        state: { id: definition.id, version: definition.version, status: 'pending', message: null, initMs: null },
+        api: undefined,
+        hasApi: false,
+        controller: new AbortController(),
+        hooks: [],
+      });
+    }
+  }
+
+  list(): PluginState[] {
+    return [...this.#entries.values()].map((e) => ({ ...e.state }));
+  }
+
+  /** Every plugin has finished init (whatever the outcome). */
+  get booted(): boolean {
+    return [...this.#entries.values()].every((e) => e.state.status !== 'pending' && e.state.status !== 'starting');
+  }
+
+  /** The runtime API of a started plugin; a coded UNAVAILABLE error otherwise. */
+  api(pluginId: string): unknown {
+    const entry = this.#entries.get(pluginId);
+    if (!entry) throw new UnavailableError(`Plugin '${pluginId}' is not enabled`);
+    if (!entry.hasApi) {
+      const why = entry.state.message ? `: ${entry.state.message}` : '';
+      throw new UnavailableError(`Plugin '${pluginId}' is ${entry.state.status}${why}`, { details: { plugin: pluginId } });
+    }
+    return entry.api;
+  }
+
+  async startAll(): Promise<void> {
+    // Sequential on purpose: a plugin's init may use what its dependencies registered in theirs.
+    for (const entry of this.#entries.values()) {
+      if (this.#stopping) return;
+      await this.#start(entry);
+    }
+  }
+
+  async #start(entry: Entry): Promise<void> {
+    const { definition } = entry;
+    const log = this.#options.logger.child({ plugin: definition.id });
+    const blocked = (definition.dependsOn ?? []).map((dep) => this.#entries.get(dep)!).find((dep) => !dep.hasApi);
+    if (blocked) {
+      this.#setStatus(entry, 'degraded', `dependency '${blocked.definition.id}' is ${blocked.state.status}`);
+      log.warn('plugin not started', { reason: entry.state.message });
+      return;
+    }
+    this.#setStatus(entry, 'starting');
+    const scope: PluginScope = {
+      signal: entry.controller.signal,
+      shutdownHooks: entry.hooks,
+      setStatus: (status, message) => this.#setStatus(entry, status, message),
+    };
+    const started = performance.now();
+    const timeoutMs = definition.initTimeoutMs ?? this.#options.initTimeoutMs;
+    try {
+      const services = this.#options.createServices(definition, scope);
+      const api = await withTimeout(Promise.resolve(definition.init?.(services)), timeoutMs, () =>
+        new KernelError('BP_ERR_PLUGIN_INIT_TIMEOUT', `plugin '${definition.id}' init did not finish within ${timeoutMs} ms`),
+      );
+      entry.api = api;
+      entry.hasApi = true;
+      entry.state.initMs = Math.round(performance.now() - started);
+      // init may already have reported `degraded` through the status service; keep that.
+      if (entry.state.status === 'starting') this.#setStatus(entry, 'ready');
+      log.info('plugin started', { status: entry.state.status, ms: entry.state.initMs });
+    } catch (error) {
+      entry.state.initMs = Math.round(performance.now() - started);
+      const unavailable = isBackplaneError(error) && error.code === 'UNAVAILABLE';
+      this.#setStatus(entry, unavailable ? 'degraded' : 'failed', describeError(error));
+      log[unavailable ? 'warn' : 'error']('plugin init failed', { error, status: entry.state.status });
+      // Its scheduled tasks and hooks may exist already; release them now.
+      await this.#stopEntry(entry, log);
+      this.#setStatus(entry, unavailable ? 'degraded' : 'failed', describeError(error));
+      if ((definition.onInitFailure ?? 'degrade') === 'abort') {
+        throw new KernelError('BP_ERR_PLUGIN_INIT_FAILED', `plugin '${definition.id}': ${describeError(error)}`, { cause: error });
+      }
+    }
+  }
+
+  /** Stops every plugin in reverse boot order. Safe to call more than once. */
+  stopAll(): Promise<void> {
+    this.#stopping ??= (async () => {
+      for (const entry of [...this.#entries.values()].reverse()) {
+        if (entry.state.status === 'stopped' || entry.state.status === 'pending') continue;
+        const log = this.#options.logger.child({ plugin: entry.definition.id });
+        const hadApi = entry.hasApi;
+        this.#setStatus(entry, 'stopping');
+        await this.#stopEntry(entry, log);
+        entry.hasApi = false;
+        this.#setStatus(entry, 'stopped', hadApi ? null : entry.state.message);
+      }
+    })();
+    return this.#stopping;
+  }
+
+  async #stopEntry(entry: Entry, log: Logger): Promise<void> {
+    entry.controller.abort(new Error('plugin stopping'));
+    // Hooks run last-registered first, like fastify's onClose: what started last stops first.
+    for (const hook of entry.hooks.splice(0).reverse()) {
+      const signal = AbortSignal.timeout(this.#options.stopTimeoutMs);
+      try {
+        await withTimeout(Promise.resolve(hook(signal)), this.#options.stopTimeoutMs, () => new Error(`shutdown hook timed out after ${this.#options.stopTimeoutMs} ms`));
+      } catch (error) {
+        log.error('shutdown hook failed', { error });
+      }
+    }
+    try {
+      await this.#options.releaseScope?.(entry.definition);
+    } catch (error) {
+      log.error('releasing plugin resources failed', { error });
+    }
+  }
+
+  #setStatus(entry: Entry, status: PluginStatus, message: string | null = null): void {
+    if (entry.state.status === status && entry.state.message === message) return;
+    entry.state.status = status;
+    entry.state.message = message;
+    this.#options.onStatusChange?.({ ...entry.state });
+  }
+}

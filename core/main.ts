@@ -1,0 +1,91 @@
+import path from 'node:path';
+import { printSchema } from 'graphql';
+import YAML from 'yaml';
+import { builtinPlugins } from '../plugins/index.js';
+import { helpText, parseCommand, UsageError } from './cli/args.js';
+import { ConfigError } from './config/config-error.js';
+import { loadConfig } from './config/load.js';
+import { BACKPLANE_VERSION, createDaemon } from './daemon.js';
+import { buildSchema } from './graphql/build-schema.js';
+import { coreSchemaModules } from './core-modules.js';
+import { resolvePlugins } from './kernel/load-plugins.js';
+import { orderPlugins } from './kernel/plugin-order.js';
+import { createLogger } from './services/logger-service.js';
+
+/** CLI entry: parse, load config, run the command, map failures to exit codes. */
+async function main(argv: readonly string[]): Promise<number> {
+  const command = parseCommand(argv);
+  if (command.name === 'help') {
+    process.stdout.write(helpText);
+    return 0;
+  }
+  if (command.name === 'version') {
+    process.stdout.write(`backplane ${BACKPLANE_VERSION} (node ${process.version})\n`);
+    return 0;
+  }
+  if (command.name === 'schema-print') {
+    process.stdout.write(printSchema(buildSchema(orderPlugins(builtinPlugins), coreSchemaModules)));
+    return 0;
+  }
+
+  const { config, file } = await loadConfig({ flags: command.flags });
+  const plugins = await resolvePlugins({ config, builtins: builtinPlugins, baseDir: file ? path.dirname(file) : process.cwd() });
+  if (command.name === 'config-check') {
+    const redacted = { ...config, auth: { keys: config.auth.keys.map((k) => ({ ...k, key: k.key ? '[redacted]' : undefined })) } };
+    process.stdout.write(`configuration OK${file ? ` (${file})` : ' (embedded defaults)'}\nplugins: ${plugins.map((p) => p.definition.id).join(', ') || '(none)'}\n---\n${YAML.stringify(redacted)}`);
+    return 0;
+  }
+
+  const logger = createLogger({ level: config.log.level });
+  const daemon = createDaemon({ config, plugins, logger });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    logger.info('signal received', { signal });
+    daemon.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // Resuming after an uncaught exception is unsafe: log it and exit; the supervisor restarts us.
+  process.on('uncaughtException', (error) => {
+    logger.error('uncaught exception', { error });
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (error) => {
+    logger.error('unhandled rejection', { error });
+    process.exit(1);
+  });
+  try {
+    await daemon.start();
+  } catch (error) {
+    logger.error('start failed', { error });
+    await daemon.stop().catch(() => undefined);
+    throw error;
+  }
+  return -1; // keep running until a signal
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`backplane: ${error.message}\n\n${helpText}`);
+      process.exit(2);
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`backplane: ${error.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`backplane: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,219 @@
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DocumentNode, ExecutionResult } from 'graphql';
+import { BackplaneError, InputError, type ErrorCode } from '../errors.js';
+import type { AuthInfo } from '../graphql/context.js';
+import { BodyTooLargeError, readBody } from '../http/read-body.js';
+import type { Logger } from '../services/logger-service.js';
+import type { RestProfile } from './profiles.js';
+import type { HttpMethod, RestReply, RestRequest, RestRoute } from './route.js';
+import type { CompiledRoute, RestListenerPlan } from './route-table.js';
+
+/** Runs a validated operation through the GraphQL pipeline (auth scopes, masking). */
+export type OperationExecutor = (args: { document: DocumentNode; variables: Record<string, unknown>; auth: AuthInfo; requestId: string }) => Promise<ExecutionResult>;
+
+export interface RestRequestContext {
+  requestId: string;
+  /** The caller, or undefined when API keys are required and none (or a wrong one) was sent. */
+  auth: AuthInfo | undefined;
+  /** Tells metrics which route answered. */
+  setRoute(label: string): void;
+}
+
+export interface CreateRestHandlerOptions {
+  plan: RestListenerPlan;
+  execute: OperationExecutor;
+  bodyLimitBytes: number;
+  logger: Logger;
+}
+
+/**
+ * Serves the legacy routes of one listener. Resolves to false when no mounted profile claims the
+ * path, so the caller can answer with its own 404.
+ */
+export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: CreateRestHandlerOptions) {
+  const mounts = [...plan.mounts].sort((a, b) => b.prefix.length - a.prefix.length);
+
+  return async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RestRequestContext): Promise<boolean> {
+    const rawPath = url.pathname;
+    const mount = mounts.find((m) => m.prefix === '' || rawPath === m.prefix || rawPath.startsWith(`${m.prefix}/`));
+    if (!mount) return false;
+    const { profile } = mount;
+
+    if (profile.redirectUncleanPaths) {
+      const clean = cleanPath(rawPath);
+      if (clean !== rawPath) {
+        ctx.setRoute('redirect');
+        res.writeHead(301, { location: clean + url.search }).end();
+        return true;
+      }
+    }
+
+    const candidates = mount.routes.map((r) => ({ compiled: r, match: r.pattern.exec(rawPath) })).filter((c) => c.match !== null);
+    if (candidates.length === 0) {
+      ctx.setRoute('unmatched');
+      send(res, profile, profile.notFound(rawPath));
+      return true;
+    }
+    const chosen = candidates.find((c) => c.compiled.route.method === req.method);
+    if (!chosen) {
+      ctx.setRoute('unmatched');
+      send(res, profile, profile.methodNotAllowed([...new Set(candidates.map((c) => c.compiled.route.method))]));
+      return true;
+    }
+    const compiled = chosen.compiled;
+    ctx.setRoute(`${profile.id} ${compiled.route.method} ${compiled.template}`);
+
+    if (!ctx.auth) {
+      send(res, profile, profile.error(profile.statusFor('UNAUTHENTICATED'), 'Unauthorized: send an API key as Authorization: Bearer <key> or X-API-Key', 'UNAUTHENTICATED'));
+      return true;
+    }
+
+    const params: Record<string, string> = {};
+    try {
+      compiled.paramNames.forEach((name, i) => {
+        params[name] = decodeURIComponent(chosen.match![i + 1]);
+      });
+    } catch {
+      send(res, profile, profile.notFound(rawPath));
+      return true;
+    }
+
+    const bodyMode = compiled.route.body ?? (req.method === 'GET' ? 'ignore' : 'json');
+    let body: unknown;
+    if (bodyMode === 'ignore') {
+      req.resume();
+    } else {
+      try {
+        const raw = await readBody(req, bodyLimitBytes);
+        const text = raw.toString('utf8').trim();
+        if (text === '' && bodyMode === 'json') {
+          send(res, profile, profile.invalidBody('empty body'));
+          return true;
+        }
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          send(res, profile, profile.error(413, `Request body is larger than ${bodyLimitBytes} bytes`, 'PAYLOAD_TOO_LARGE'));
+        } else {
+          send(res, profile, profile.invalidBody((error as Error).message));
+        }
+        return true;
+      }
+    }
+
+    const request: RestRequest = { method: req.method as HttpMethod, params, query: url.searchParams, body, headers: toHeaders(req) };
+    try {
+      const variables = buildVariables(compiled.route, request);
+      const result = await execute({ document: compiled.document, variables, auth: ctx.auth, requestId: ctx.requestId });
+      if (result.errors && result.errors.length > 0) {
+        const first = result.errors[0];
+        const code = (first.extensions?.code as ErrorCode | undefined) ?? 'INTERNAL_SERVER_ERROR';
+        const message = code === 'INTERNAL_SERVER_ERROR' ? 'Internal Server Error' : first.message;
+        send(res, profile, errorReply(compiled, code, message));
+        return true;
+      }
+      send(res, profile, compiled.route.reply(result.data, request));
+    } catch (error) {
+      if (error instanceof BackplaneError) {
+        send(res, profile, errorReply(compiled, error.code, error.message));
+      } else {
+        logger.error('REST route failed', { route: compiled.template, error });
+        send(res, profile, profile.error(500, 'Internal Server Error', 'INTERNAL_SERVER_ERROR'));
+      }
+    }
+    return true;
+  };
+}
+
+function errorReply(compiled: CompiledRoute, code: ErrorCode, message: string): RestReply {
+  const override = compiled.route.errors?.[code];
+  if (typeof override === 'function') return override({ code, message });
+  const status = override?.status ?? compiled.profile.statusFor(code);
+  return compiled.profile.error(status, override?.message ?? message, code);
+}
+
+function buildVariables(route: RestRoute, request: RestRequest): Record<string, unknown> {
+  if (!route.variables) return {};
+  if (typeof route.variables === 'function') return route.variables(request);
+  const out: Record<string, unknown> = {};
+  for (const [name, source] of Object.entries(route.variables)) {
+    if (source === 'body') {
+      out[name] = request.body;
+      continue;
+    }
+    const [where, key] = [source.slice(0, source.indexOf('.')), source.slice(source.indexOf('.') + 1)];
+    if (where === 'params') out[name] = request.params[key];
+    else if (where === 'query') out[name] = request.query.get(key) ?? undefined;
+    else {
+      if (request.body !== undefined && (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body))) {
+        throw new InputError('Invalid request body: expected a JSON object');
+      }
+      out[name] = (request.body as Record<string, unknown> | undefined)?.[key];
+    }
+  }
+  return out;
+}
+
+/** Writes a reply with the profile's encoding and headers. */
+export function send(res: ServerResponse, profile: RestProfile, reply: RestReply): void {
+  if (reply.file !== undefined) {
+    sendFile(res, profile, reply.file, reply);
+    return;
+  }
+  const headers: Record<string, string> = {};
+  let payload: string | undefined;
+  if (reply.json !== undefined) {
+    payload = profile.encodeJson(reply.json);
+    headers['content-type'] = profile.jsonContentType;
+  } else if (reply.text !== undefined) {
+    payload = reply.text;
+    headers['content-type'] = 'text/plain; charset=utf-8';
+  }
+  for (const [name, value] of Object.entries(reply.headers ?? {})) {
+    if (value === null) delete headers[name.toLowerCase()];
+    else headers[name.toLowerCase()] = value;
+  }
+  headers['content-length'] = String(payload === undefined ? 0 : Buffer.byteLength(payload));
+  res.writeHead(reply.status ?? 200, headers);
+  res.end(payload);
+}
+
+function sendFile(res: ServerResponse, profile: RestProfile, file: string, reply: RestReply): void {
+  const stream = createReadStream(file);
+  stream.once('open', () => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(reply.headers ?? {})) if (value !== null) headers[name.toLowerCase()] = value;
+    res.writeHead(reply.status ?? 200, headers);
+    stream.pipe(res);
+  });
+  stream.once('error', () => {
+    if (!res.headersSent) send(res, profile, profile.error(500, 'Failed to read log file', 'INTERNAL_SERVER_ERROR'));
+    else res.destroy();
+  });
+}
+
+function toHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.set(name, value);
+  }
+  return headers;
+}
+
+/** Go's path.Clean as gorilla/mux applies it (keeping a trailing slash). */
+export function cleanPath(p: string): string {
+  if (p === '') return '/';
+  const trailing = p.length > 1 && p.endsWith('/');
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  let cleaned = `/${out.join('/')}`;
+  if (trailing && cleaned !== '/') cleaned += '/';
+  return cleaned;
+}

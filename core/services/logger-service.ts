@@ -1,0 +1,67 @@
+import type { LogLevel } from '../config/schema.js';
+
+/** Structured fields attached to a log line. Values are JSON-serialised. */
+export type LogFields = Record<string, unknown>;
+
+/** A structured logger; every line is one JSON object on stdout. */
+export interface Logger {
+  trace(msg: string, fields?: LogFields): void;
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger whose lines all carry `bindings` (e.g. `{ plugin: 'ilab' }`). */
+  child(bindings: LogFields): Logger;
+}
+
+const levelRank: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
+
+/** Keys whose values never reach a log line. */
+const secretKey = /(^|_|-)(key|token|secret|password|authorization|apikey|x-api-key)$/i;
+
+export interface CreateLoggerOptions {
+  level: LogLevel;
+  write?: (line: string) => void;
+  bindings?: LogFields;
+}
+
+export function createLogger({ level, write = (line) => process.stdout.write(line), bindings = {} }: CreateLoggerOptions): Logger {
+  const threshold = levelRank[level];
+  const emit = (lineLevel: Exclude<LogLevel, 'silent' | 'fatal'>, msg: string, fields?: LogFields) => {
+    if (levelRank[lineLevel] < threshold) return;
+    const record = { time: new Date().toISOString(), level: lineLevel, ...bindings, msg, ...redact(fields) };
+    write(`${JSON.stringify(record, errorReplacer)}\n`);
+  };
+  return {
+    trace: (msg, fields) => emit('trace', msg, fields),
+    debug: (msg, fields) => emit('debug', msg, fields),
+    info: (msg, fields) => emit('info', msg, fields),
+    warn: (msg, fields) => emit('warn', msg, fields),
+    error: (msg, fields) => emit('error', msg, fields),
+    child: (more) => createLogger({ level, write, bindings: { ...bindings, ...redact(more) } }),
+  };
+}
+
+function redact(fields: LogFields | undefined): LogFields | undefined {
+  if (!fields) return fields;
+  let out: LogFields | undefined;
+  for (const key of Object.keys(fields)) {
+    if (secretKey.test(key)) {
+      out ??= { ...fields };
+      out[key] = '[redacted]';
+    }
+  }
+  return out ?? fields;
+}
+
+function errorReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) {
+    const out: Record<string, unknown> = { name: value.name, message: value.message };
+    if ('code' in value) out.code = (value as { code: unknown }).code;
+    if (value.stack) out.stack = value.stack.split('\n').slice(0, 8).join('\n');
+    if (value.cause !== undefined) out.cause = value.cause;
+    return out;
+  }
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}

@@ -1,0 +1,131 @@
+import cron, { type ScheduledTask as CronTask } from 'node-cron';
+import { describeError } from '../errors.js';
+import type { Logger } from './logger-service.js';
+
+/** What a scheduled run receives. */
+export interface ScheduledRunContext {
+  /** Aborted when the run times out or the plugin stops. */
+  signal: AbortSignal;
+  /** Why this run happens. */
+  reason: 'schedule' | 'start' | 'manual';
+}
+
+export interface ScheduleOptions {
+  /** Unique within the plugin; shows up in logs. */
+  id: string;
+  /** A node-cron expression (`*\/20 * * * *`, seconds optional). Exactly one of `cron`, `everyMs`. */
+  cron?: string;
+  /** A fixed delay between the end of one run and the start of the next. */
+  everyMs?: number;
+  /** Also run once right away. @default false */
+  runOnStart?: boolean;
+  /** A run still going after this is aborted. @default 60000 */
+  timeoutMs?: number;
+  run(context: ScheduledRunContext): Promise<void> | void;
+}
+
+export interface ScheduledTask {
+  readonly id: string;
+  /**
+   * Runs now unless a run is already going, in which case it waits for that one.
+   * Resolves when the run ends; a failure is logged, not thrown.
+   */
+  trigger(): Promise<void>;
+  stop(): void;
+  readonly lastRun: { at: Date; ok: boolean; error?: string } | undefined;
+}
+
+/**
+ * Periodic work with no overlapping runs, a timeout and an AbortSignal per run, and a manual
+ * trigger. Plugin-scoped: stopping a plugin stops exactly its tasks.
+ */
+export interface SchedulerService {
+  schedule(options: ScheduleOptions): ScheduledTask;
+}
+
+export interface RootScheduler {
+  forPlugin(pluginId: string, logger: Logger): SchedulerService & { stopAll(): void };
+}
+
+export function createScheduler(): RootScheduler {
+  return {
+    forPlugin(_pluginId, logger) {
+      const tasks = new Map<string, ScheduledTask>();
+      return {
+        schedule(options) {
+          if (tasks.has(options.id)) throw new Error(`scheduled task '${options.id}' already exists`);
+          const task = createTask(options, logger.child({ task: options.id }));
+          tasks.set(options.id, task);
+          return task;
+        },
+        stopAll() {
+          for (const task of tasks.values()) task.stop();
+          tasks.clear();
+        },
+      };
+    },
+  };
+}
+
+function createTask(options: ScheduleOptions, logger: Logger): ScheduledTask {
+  if ((options.cron === undefined) === (options.everyMs === undefined)) throw new Error(`task '${options.id}': give exactly one of cron, everyMs`);
+  if (options.cron !== undefined && !cron.validate(options.cron)) throw new Error(`task '${options.id}': invalid cron expression '${options.cron}'`);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const stopController = new AbortController();
+  let current: Promise<void> | undefined;
+  let lastRun: ScheduledTask['lastRun'];
+  let timer: NodeJS.Timeout | undefined;
+
+  const runOnce = (reason: ScheduledRunContext['reason']): Promise<void> => {
+    if (current) return current;
+    const signal = AbortSignal.any([stopController.signal, AbortSignal.timeout(timeoutMs)]);
+    current = (async () => {
+      const at = new Date();
+      try {
+        await Promise.race([
+          options.run({ signal, reason }),
+          new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+        ]);
+        lastRun = { at, ok: true };
+      } catch (error) {
+        lastRun = { at, ok: false, error: describeError(error) };
+        if (!stopController.signal.aborted) logger.warn('scheduled run failed', { error: describeError(error), reason });
+      } finally {
+        current = undefined;
+      }
+    })();
+    return current;
+  };
+
+  let cronTask: CronTask | undefined;
+  if (options.cron !== undefined) {
+    cronTask = cron.createTask(options.cron, () => void runOnce('schedule'), { noOverlap: true });
+    void cronTask.start();
+  } else {
+    const everyMs = options.everyMs!;
+    const loop = () => {
+      timer = setTimeout(() => {
+        void runOnce('schedule').then(() => {
+          if (!stopController.signal.aborted) loop();
+        });
+      }, everyMs);
+      timer.unref();
+    };
+    loop();
+  }
+  if (options.runOnStart) void runOnce('start');
+
+  return {
+    id: options.id,
+    trigger: () => runOnce('manual'),
+    stop() {
+      if (stopController.signal.aborted) return;
+      stopController.abort(new Error('scheduler stopped'));
+      if (timer) clearTimeout(timer);
+      if (cronTask) void cronTask.destroy();
+    },
+    get lastRun() {
+      return lastRun;
+    },
+  };
+}

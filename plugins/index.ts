@@ -1,0 +1,7 @@
+import type { PluginDefinition } from '../core/plugin-api.js';
+
+/**
+ * The plugins that ship with backplane, enabled unless `plugins.<id>.enabled: false`.
+ * Loading this list does no I/O: each entry is a manifest.
+ */
+export const builtinPlugins: readonly PluginDefinition<any, any>[] = [];
