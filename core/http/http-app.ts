@@ -91,7 +91,9 @@ export function createHttpApp(options: HttpAppOptions) {
             json(res, 401, { errors: [{ message: 'Unauthorized: send an API key as Authorization: Bearer <key> or X-API-Key', extensions: { code: 'UNAUTHENTICATED' } }] }, { 'www-authenticate': 'Bearer' });
             return;
           }
-          await yoga.requestListener(req, res, { auth: auth ?? { principal: 'anonymous', scopes: new Set() }, requestId });
+          // requestListener merges extra server context into `{ req, res }` (typed as two args only).
+          const listener = yoga.requestListener as unknown as (rq: IncomingMessage, rs: ServerResponse, ctx: ServerContext) => Promise<void>;
+          await listener(req, res, { auth: auth ?? { principal: 'anonymous', scopes: new Set() }, requestId });
           return;
         }
       }
