@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -24,14 +25,28 @@ export async function isSameProcessAlive(pid: number | null | undefined, startTi
   return startTicks == null || ticks === startTicks;
 }
 
-/** Whether any process is left in the group led by `pgid`. */
+/**
+ * Whether a live (non-zombie) process is left in the group `pgid`. Zombies are not counted:
+ * orphans are reaped by init whenever it gets to it, but they no longer run.
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
 }
 
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {

@@ -30,7 +30,7 @@ const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as SupervisorSpec
 // A terminal hangup or the daemon's process group getting a signal must not end the job.
 for (const signal of ['SIGHUP', 'SIGINT', 'SIGPIPE'] as const) process.on(signal, () => {});
 
-let logFd = openSync(spec.logPath, 'a');
+let logFd = openSync(spec.logPath, 'a+');
 let logSize = fstatSync(logFd).size;
 let droppedBytes = 0;
 
@@ -56,7 +56,7 @@ function compact(): void {
   closeSync(fd);
   renameSync(tmp, spec.logPath);
   closeSync(logFd);
-  logFd = openSync(spec.logPath, 'a');
+  logFd = openSync(spec.logPath, 'a+');
   logSize = header.length + marker.length + tail.length;
 }
 
