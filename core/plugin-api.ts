@@ -191,7 +191,7 @@ export type { Builder } from './graphql/builder.js';
 export type { AuthInfo, GraphQLContext } from './graphql/context.js';
 export type { RestRoute, RestRequest, RestReply, RestErrorReplies } from './rest/route.js';
 export type { DatabaseService } from './services/db-service.js';
-export type { GpuService, GpuInfo, GpuLease, GpuLeaseRequest, GpuInventorySource } from './services/gpu-service.js';
+export type { GpuService, GpuInfo, GpuProcess, GpuLease, GpuLeaseHolder, GpuLeaseRequest, GpuInventorySource } from './services/gpu-service.js';
 export type { HttpClientService, ProbeResult } from './services/http-service.js';
 export type { JobService, JobSpec, JobRecord, JobStatus, JobProgress, ProgressParser } from './jobs/job-service.js';
 export type { LifecycleService, PluginStatusService, PluginStatus } from './services/lifecycle-service.js';

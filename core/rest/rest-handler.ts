@@ -36,11 +36,13 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RestRequestContext): Promise<boolean> {
     const rawPath = url.pathname;
-    const mount = mounts.find((m) => m.prefix === '' || rawPath === m.prefix || rawPath.startsWith(`${m.prefix}/`));
-    if (!mount) return false;
-    const { profile } = mount;
+    // Several profiles may share a prefix (all at `/` on the main listener): the longest prefix
+    // that matches, then profile order, decides who answers paths that no route claims.
+    const candidates = mounts.filter((m) => m.prefix === '' || rawPath === m.prefix || rawPath.startsWith(`${m.prefix}/`));
+    if (candidates.length === 0) return false;
+    const primary = candidates[0].profile;
 
-    if (profile.redirectUncleanPaths) {
+    if (primary.redirectUncleanPaths) {
       const clean = cleanPath(rawPath);
       if (clean !== rawPath) {
         ctx.setRoute('redirect');
@@ -49,16 +51,24 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
       }
     }
 
-    const candidates = mount.routes.map((r) => ({ compiled: r, match: r.pattern.exec(rawPath) })).filter((c) => c.match !== null);
-    if (candidates.length === 0) {
+    let matches: { compiled: CompiledRoute; match: RegExpExecArray }[] = [];
+    for (const mount of candidates) {
+      matches = mount.routes.flatMap((compiled) => {
+        const match = compiled.pattern.exec(rawPath);
+        return match ? [{ compiled, match }] : [];
+      });
+      if (matches.length > 0) break;
+    }
+    if (matches.length === 0) {
       ctx.setRoute('unmatched');
-      send(res, profile, profile.notFound(rawPath));
+      send(res, primary, primary.notFound(rawPath));
       return true;
     }
-    const chosen = candidates.find((c) => c.compiled.route.method === req.method);
+    const profile = matches[0].compiled.profile;
+    const chosen = matches.find((c) => c.compiled.route.method === req.method);
     if (!chosen) {
       ctx.setRoute('unmatched');
-      send(res, profile, profile.methodNotAllowed([...new Set(candidates.map((c) => c.compiled.route.method))]));
+      send(res, profile, profile.methodNotAllowed([...new Set(matches.map((c) => c.compiled.route.method))]));
       return true;
     }
     const compiled = chosen.compiled;
@@ -72,7 +82,7 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
     const params: Record<string, string> = {};
     try {
       compiled.paramNames.forEach((name, i) => {
-        params[name] = decodeURIComponent(chosen.match![i + 1]);
+        params[name] = decodeURIComponent(chosen.match[i + 1]);
       });
     } catch {
       send(res, profile, profile.notFound(rawPath));
