@@ -9,7 +9,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readon
       for (const key of issue.keys) lines.push(`${formatPath([...path, key])}: unknown key`);
       continue;
     }
-    lines.push(`${formatPath(path)}: ${issue.message.replace(/^Invalid input: /, '')}`);
+    lines.push(`${formatPath(path)}: ${issue.message.replace(/^Invalid (input|option): /, '')}`);
   }
   return lines;
 }
