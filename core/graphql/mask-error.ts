@@ -18,9 +18,11 @@ export function createMaskError(logger: Logger) {
       });
     }
     if (original instanceof GraphQLError) {
-      // graphql-js's own errors (coercion, validation) and GraphQLErrors thrown on purpose.
-      const code = original.extensions?.code ?? (original === graphqlError ? 'BAD_USER_INPUT' : 'BAD_REQUEST');
-      return new GraphQLError(original.message, { ...location, extensions: { ...original.extensions, code } });
+      // graphql-js's own errors (variable coercion, validation) and GraphQLErrors thrown on purpose
+      // are the caller's to fix.
+      const code = original.extensions?.code ?? 'BAD_USER_INPUT';
+      // The outer message names the variable or field ("…at \"input.size\"; Int cannot …").
+      return new GraphQLError(graphqlError?.message ?? original.message, { ...location, extensions: { ...original.extensions, code } });
     }
     logger.error('unexpected error in GraphQL operation', { error: original, path: graphqlError?.path?.join('.') });
     return new GraphQLError(message, { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });

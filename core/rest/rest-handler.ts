@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DocumentNode, ExecutionResult } from 'graphql';
-import { BackplaneError, InputError, type ErrorCode } from '../errors.js';
+import { BackplaneError, httpStatusByCode, InputError, type ErrorCode } from '../errors.js';
 import type { AuthInfo } from '../graphql/context.js';
 import { BodyTooLargeError, readBody } from '../http/read-body.js';
 import type { Logger } from '../services/logger-service.js';
@@ -118,7 +118,8 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
       const result = await execute({ document: compiled.document, variables, auth: ctx.auth, requestId: ctx.requestId });
       if (result.errors && result.errors.length > 0) {
         const first = result.errors[0];
-        const code = (first.extensions?.code as ErrorCode | undefined) ?? 'INTERNAL_SERVER_ERROR';
+        const given = first.extensions?.code as string | undefined;
+        const code: ErrorCode = given !== undefined && given in httpStatusByCode ? (given as ErrorCode) : 'INTERNAL_SERVER_ERROR';
         const message = code === 'INTERNAL_SERVER_ERROR' ? 'Internal Server Error' : first.message;
         send(res, profile, errorReply(compiled, code, message));
         return true;
