@@ -2,13 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { EntitySchema } from '@mikro-orm/core';
 import type { GraphQLSchema } from 'graphql';
 import type { BackplaneConfig } from './config/schema.js';
-import type { PluginMigration } from './db/migration.js';
+import { collectTables } from './db/core-tables.js';
 import { openDatabase, type Database } from './db/orm.js';
 import { KernelError } from './errors.js';
-import { gpuLeaseMigrations, GpuLeaseEntity } from './gpus/gpu-lease-entity.js';
 import { GpuManager } from './gpus/gpu-manager.js';
 import { buildSchema } from './graphql/build-schema.js';
 import type { GraphQLContext } from './graphql/context.js';
@@ -18,7 +16,6 @@ import { createAuthenticator, isLoopback } from './http/auth.js';
 import { createHttpApp } from './http/http-app.js';
 import { Metrics } from './http/metrics.js';
 import { coreOperations, coreRoutes, coreSchemaModules } from './core-modules.js';
-import { JobEntity, jobMigrations } from './jobs/job-entity.js';
 import { JobManager, jobTopic } from './jobs/job-manager.js';
 import { JobStore } from './jobs/job-store.js';
 import type { EnabledPlugin } from './kernel/load-plugins.js';
@@ -172,12 +169,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     await mkdir(config.dataDir, { recursive: true });
     for (const def of ordered) await mkdir(path.join(config.dataDir, 'plugins', def.id), { recursive: true });
 
-    const entities: EntitySchema[] = [JobEntity as unknown as EntitySchema, GpuLeaseEntity as unknown as EntitySchema];
-    const migrations: { owner: string; migration: PluginMigration }[] = [...jobMigrations, ...gpuLeaseMigrations].map((migration) => ({ owner: 'core', migration }));
-    for (const def of ordered) {
-      entities.push(...(def.entities ?? []));
-      for (const migration of def.migrations ?? []) migrations.push({ owner: def.id, migration });
-    }
+    const { entities, migrations } = collectTables(ordered);
     database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, entities, migrations, logger: logger.child({ component: 'db' }), debug: config.database.debug });
     const fork = () => database!.orm.em.fork();
     gpus = new GpuManager({ fork, logger: logger.child({ component: 'gpus' }) });

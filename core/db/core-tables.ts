@@ -1,0 +1,16 @@
+import type { EntitySchema } from '@mikro-orm/core';
+import { GpuLeaseEntity, gpuLeaseMigrations } from '../gpus/gpu-lease-entity.js';
+import { JobEntity, jobMigrations } from '../jobs/job-entity.js';
+import type { PluginDefinition } from '../plugin-api.js';
+import type { PluginMigration } from './migration.js';
+
+/** Core's own tables, then each plugin's, in boot order: what the database is opened with. */
+export function collectTables(plugins: readonly PluginDefinition<any, any>[]): { entities: EntitySchema[]; migrations: { owner: string; migration: PluginMigration }[] } {
+  const entities = [JobEntity, GpuLeaseEntity] as unknown as EntitySchema[];
+  const migrations = [...jobMigrations, ...gpuLeaseMigrations].map((migration) => ({ owner: 'core', migration }));
+  for (const def of plugins) {
+    entities.push(...(def.entities ?? []));
+    for (const migration of def.migrations ?? []) migrations.push({ owner: def.id, migration });
+  }
+  return { entities, migrations };
+}
