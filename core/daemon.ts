@@ -10,6 +10,7 @@ import { KernelError } from './errors.js';
 import { GpuManager } from './gpus/gpu-manager.js';
 import { buildSchema } from './graphql/build-schema.js';
 import type { GraphQLContext } from './graphql/context.js';
+import { createGraphQLFastPath } from './graphql/fast-path.js';
 import { attachGraphQLWs } from './graphql/ws.js';
 import { createGraphQLServer } from './graphql/yoga.js';
 import { createAuthenticator, isLoopback } from './http/auth.js';
@@ -185,7 +186,8 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     const ready = () => !stopping && host.booted;
     const restHandler = (plan: (typeof listeners)[number]) =>
       createRestHandler({ plan, execute, bodyLimitBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'rest' }) });
-    const appOptions = { yoga, authenticator, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
+    const fastPath = createGraphQLFastPath({ yoga, schema, bodyLimitBytes: config.server.bodyLimitBytes });
+    const appOptions = { yoga, fastPath, authenticator, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
     const mainPlan = listeners.find((l) => l.id === 'main');
     const mainApp = createHttpApp({ ...appOptions, main: true, rest: mainPlan ? restHandler(mainPlan) : undefined });
     const mainServer = createServer((req, res) => void mainApp(req, res));

@@ -1,10 +1,24 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { definePlugin } from '../core/plugin-api.js';
 import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+
+const failing = definePlugin({
+  id: 'failing',
+  version: '1.0.0',
+  schema: (builder) =>
+    builder.queryField('explode', (t) =>
+      t.string({
+        resolve: () => {
+          throw new Error('connection string postgres://admin:hunter2@db leaked');
+        },
+      }),
+    ),
+});
 
 describe('daemon over HTTP', () => {
   let bp: TestDaemon;
   beforeAll(async () => {
-    bp = await startTestDaemon({ config: { server: { bodyLimitBytes: 2048 } } });
+    bp = await startTestDaemon({ plugins: [failing], config: { server: { bodyLimitBytes: 2048 } } });
   });
   afterAll(() => bp.stop());
 
@@ -17,7 +31,7 @@ describe('daemon over HTTP', () => {
 
   test('a GraphQL query', async () => {
     const result = await bp.gql('{ daemon { version } plugins { id } }');
-    expect(result).toEqual({ data: { daemon: { version: '0.1.0' }, plugins: [] } });
+    expect(result).toEqual({ data: { daemon: { version: '0.1.0' }, plugins: [{ id: 'failing' }] } });
   });
 
   test('argument validation gives a coded error', async () => {
@@ -62,6 +76,27 @@ describe('daemon over HTTP', () => {
     const unclean = await bp.request('//jobs', { redirect: 'manual' });
     expect(unclean.status).toBe(301);
     expect(unclean.headers.get('location')).toBe('/jobs');
+  });
+
+  test('unexpected errors are masked on every path (fast JSON path and yoga)', async () => {
+    for (const accept of ['application/json', 'application/graphql-response+json']) {
+      const response = await bp.request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept }, body: '{"query":"{ explode }"}' });
+      const text = await response.text();
+      expect(text).not.toContain('hunter2');
+      expect(JSON.parse(text).errors[0]).toMatchObject({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' }, path: ['explode'] });
+    }
+  });
+
+  test('invalid documents, batches and unknown parameters get yoga answers, coded', async () => {
+    const post = (body: string) => bp.request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const invalid = await (await post('{"query":"{ daemon { versio } }"}')).json();
+    expect(invalid.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const syntax = await (await post('{"query":"{ daemon { "}')).json();
+    expect(syntax.errors[0].extensions.code).toBe('GRAPHQL_PARSE_FAILED');
+    const batch = await post('[{"query":"{ daemon { version } }"}]');
+    expect(batch.status).toBe(400);
+    const extra = await post('{"query":"{ daemon { version } }","foo":1}');
+    expect((await extra.json()).errors[0].message).toBe('Unexpected parameter "foo" in the request body.');
   });
 
   test('metrics in Prometheus text', async () => {

@@ -32,7 +32,7 @@ export function createBuilder(): Builder {
       // Argument validation failures become coded input errors naming every bad argument.
       validationError: (error) =>
         new GraphQLError(`Invalid argument: ${formatIssues(error.issues).join('; ')}`, {
-          extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+          extensions: { code: 'BAD_USER_INPUT' },
         }),
     },
   });

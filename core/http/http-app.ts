@@ -16,6 +16,8 @@ export interface HttpAppOptions {
   /** The daemon's own listener serves GraphQL and the ops endpoints; profile listeners only REST. */
   main: boolean;
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
+  /** Answers plain JSON queries and mutations without yoga's Fetch-API layer; false when not eligible. */
+  fastPath(req: IncomingMessage, res: ServerResponse, server: ServerContext): Promise<boolean>;
   rest: RestHandler | undefined;
   authenticator: Authenticator;
   metrics: Metrics;
@@ -91,9 +93,11 @@ export function createHttpApp(options: HttpAppOptions) {
             json(res, 401, { errors: [{ message: 'Unauthorized: send an API key as Authorization: Bearer <key> or X-API-Key', extensions: { code: 'UNAUTHENTICATED' } }] }, { 'www-authenticate': 'Bearer' });
             return;
           }
+          const server: ServerContext = { auth: auth ?? { principal: 'anonymous', scopes: new Set() }, requestId };
+          if (await options.fastPath(req, res, server)) return;
           // requestListener merges extra server context into `{ req, res }` (typed as two args only).
           const listener = yoga.requestListener as unknown as (rq: IncomingMessage, rs: ServerResponse, ctx: ServerContext) => Promise<void>;
-          await listener(req, res, { auth: auth ?? { principal: 'anonymous', scopes: new Set() }, requestId });
+          await listener(req, res, server);
           return;
         }
       }

@@ -39,8 +39,10 @@ export async function resolvePlugins({ config, builtins, baseDir }: ResolvePlugi
     enabled.push({ definition: def, config: section, origin: 'builtin' });
   }
   for (const [id, section] of Object.entries(config.plugins)) {
-    if (section.enabled === false || section.module === undefined) {
-      if (!builtinById.has(id) && section.module === undefined) problems.push(`plugins.${id}: unknown plugin (set plugins.${id}.module to load a third-party plugin)`);
+    // A disabled section is fine even for a plugin this build does not know (shared configs).
+    if (section.enabled === false) continue;
+    if (section.module === undefined) {
+      if (!builtinById.has(id)) problems.push(`plugins.${id}: unknown plugin (set plugins.${id}.module to load a third-party plugin)`);
       continue;
     }
     try {
