@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import type { BackplaneConfig } from './config/schema.js';
 import { collectTables } from './db/core-tables.js';
+import { createSqlReader } from './db/sql-reader.js';
 import { openDatabase, type Database } from './db/orm.js';
 import { KernelError } from './errors.js';
 import { GpuManager } from './gpus/gpu-manager.js';
@@ -174,7 +175,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, entities, migrations, logger: logger.child({ component: 'db' }), debug: config.database.debug });
     const fork = () => database!.orm.em.fork();
     gpus = new GpuManager({ fork, logger: logger.child({ component: 'gpus' }) });
-    const store = new JobStore(fork);
+    const store = new JobStore(fork, await createSqlReader(database));
     jobs = new JobManager({ store, dataDir: config.dataDir, logger: logger.child({ component: 'jobs' }), pubsub, gpus, ...config.jobs });
     await jobs.start();
     await gpus.restore(async (holder) => {

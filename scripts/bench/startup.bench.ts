@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import { median, report } from './lib/load.js';
 import { memoryOf, spawnBenchDaemon } from './lib/spawn-daemon.js';
@@ -15,7 +14,6 @@ for (let i = 0; i < 5; i++) {
   await new Promise((r) => setTimeout(r, 1000));
   rss.push((await memoryOf(daemon.pid)).rssMiB);
   await daemon.stop();
-  await rm(daemon.dataDir, { recursive: true, force: true });
 }
 
 const bare: number[] = [];

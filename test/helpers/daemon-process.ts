@@ -17,7 +17,7 @@ export interface DaemonProcess {
 
 /**
  * Runs `backplane serve` as a real child process (for kill -9 and signal tests) with a config
- * file written into `dataDir`, and resolves once it prints the address it listens on.
+ * file written into `dataDir`, and resolves once it listens and reports ready.
  */
 export async function spawnDaemon(dataDir: string, config: Record<string, unknown>, extraArgs: string[] = []): Promise<DaemonProcess> {
   const configFile = path.join(dataDir, 'backplane.yaml');
@@ -41,6 +41,12 @@ export async function spawnDaemon(dataDir: string, config: Record<string, unknow
     });
     void child.then(() => reject(new Error(`daemon exited:\n${output}`)));
   });
+  // It listens before plugins boot (so /healthz answers early); wait until every plugin is up.
+  const deadline = Date.now() + 30_000;
+  while ((await fetch(`${url}/readyz`).catch(() => undefined))?.status !== 200) {
+    if (Date.now() > deadline) throw new Error(`daemon did not become ready:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return {
     url,
     pid: child.pid!,

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,8 @@ export interface BenchDaemon {
   child: ResultPromise;
   /** Milliseconds from spawn until /readyz answered 200. */
   readyMs: number;
-  stop(): Promise<void>;
+  /** Stops the daemon; removes its data dir unless `keepData`. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /** Runs `backplane serve` in its own process (so its CPU and memory can be measured apart). */
@@ -46,9 +47,10 @@ export async function spawnBenchDaemon(config: Record<string, unknown> = {}, dat
     dataDir: dir,
     child,
     readyMs,
-    async stop() {
+    async stop({ keepData = false } = {}) {
       child.kill('SIGTERM');
       await child;
+      if (!keepData) await rm(dir, { recursive: true, force: true });
     },
   };
 }
