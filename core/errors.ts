@@ -126,7 +126,6 @@ export const kernelErrors = {
   BP_ERR_PLUGIN_LOAD: 'Plugin module could not be loaded',
   BP_ERR_PLUGIN_INIT_TIMEOUT: 'Plugin init did not finish in time',
   BP_ERR_PLUGIN_INIT_FAILED: 'Plugin init failed',
-  BP_ERR_PLUGIN_CONFIG: 'Plugin configuration is invalid',
   BP_ERR_REST_ROUTE_CONFLICT: 'Two REST routes claim the same method and path',
   BP_ERR_REST_OPERATION: 'A REST route names an operation that does not exist or does not validate',
   BP_ERR_SCHEMA: 'The GraphQL schema could not be built',

@@ -3,7 +3,7 @@ export class ConfigError extends Error {
   readonly problems: string[];
 
   constructor(problems: string[], source?: string) {
-    super(`invalid configuration${source ? ` (${source})` : ''}:\n  ${problems.join('\n  ')}`);
+    super(`BP_ERR_CONFIG: invalid configuration${source ? ` (${source})` : ''}:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
     this.problems = problems;
   }

@@ -17,6 +17,6 @@ export async function waitForJob(url: string, id: string): Promise<string> {
   for (;;) {
     const { job } = await gql<{ job: { status: string } }>(url, 'query($id: ID!) { job(id: $id) { status } }', { id });
     if (!['queued', 'running'].includes(job.status)) return job.status;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
