@@ -88,7 +88,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
   const startedAt = new Date();
   const metrics = new Metrics();
   const pubsub = createPubSub();
-  const scheduler = createScheduler();
+  const scheduler = createScheduler(() => database!.orm.em.fork());
   const serving = createServingRegistry();
   const pluginSchedulers = new Map<string, { stopAll(): void }>();
   let database: Database | undefined;

@@ -18,7 +18,7 @@ const failing = definePlugin({
 describe('daemon over HTTP', () => {
   let bp: TestDaemon;
   beforeAll(async () => {
-    bp = await startTestDaemon({ plugins: [failing], config: { server: { bodyLimitBytes: 2048 } } });
+    bp = await startTestDaemon({ plugins: [failing], config: { server: { bodyLimitBytes: 2048, cors: { origins: ['http://ui.example'] } } } });
   });
   afterAll(() => bp.stop());
 
@@ -105,6 +105,19 @@ describe('daemon over HTTP', () => {
     expect(text).toMatch(/backplane_http_requests_total\{route="\/healthz",method="GET",status="200"\} \d+/);
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
     expect(text).toMatch(/backplane_http_request_duration_seconds_bucket/);
+  });
+
+  test('CORS: configured origins get headers and preflights; others do not', async () => {
+    const preflight = await bp.request('/graphql', { method: 'OPTIONS', headers: { origin: 'http://ui.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://ui.example');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    const simple = await bp.request('/jobs', { headers: { origin: 'http://ui.example' } });
+    expect(simple.headers.get('access-control-allow-origin')).toBe('http://ui.example');
+    const stranger = await bp.request('/jobs', { headers: { origin: 'http://evil.example' } });
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+    const strangerPreflight = await bp.request('/graphql', { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+    expect(strangerPreflight.status).toBe(403);
   });
 
   test('GraphiQL in a browser', async () => {

@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask as CronTask } from 'node-cron';
+import type { EntityManager } from '@mikro-orm/core';
 import { describeError } from '../errors.js';
 import type { Logger } from './logger-service.js';
 
@@ -8,6 +9,8 @@ export interface ScheduledRunContext {
   signal: AbortSignal;
   /** Why this run happens. */
   reason: 'schedule' | 'start' | 'manual';
+  /** This run's own EntityManager fork, created on first use. */
+  em(): EntityManager;
 }
 
 export interface ScheduleOptions {
@@ -47,14 +50,15 @@ export interface RootScheduler {
   forPlugin(pluginId: string, logger: Logger): SchedulerService & { stopAll(): void };
 }
 
-export function createScheduler(): RootScheduler {
+/** `fork` gives each run its own EntityManager (the database opens after the scheduler exists). */
+export function createScheduler(fork: () => EntityManager): RootScheduler {
   return {
     forPlugin(_pluginId, logger) {
       const tasks = new Map<string, ScheduledTask>();
       return {
         schedule(options) {
           if (tasks.has(options.id)) throw new Error(`scheduled task '${options.id}' already exists`);
-          const task = createTask(options, logger.child({ task: options.id }));
+          const task = createTask(options, logger.child({ task: options.id }), fork);
           tasks.set(options.id, task);
           return task;
         },
@@ -67,7 +71,7 @@ export function createScheduler(): RootScheduler {
   };
 }
 
-function createTask(options: ScheduleOptions, logger: Logger): ScheduledTask {
+function createTask(options: ScheduleOptions, logger: Logger, fork: () => EntityManager): ScheduledTask {
   if ((options.cron === undefined) === (options.everyMs === undefined)) throw new Error(`task '${options.id}': give exactly one of cron, everyMs`);
   if (options.cron !== undefined && !cron.validate(options.cron)) throw new Error(`task '${options.id}': invalid cron expression '${options.cron}'`);
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -81,9 +85,10 @@ function createTask(options: ScheduleOptions, logger: Logger): ScheduledTask {
     const signal = AbortSignal.any([stopController.signal, AbortSignal.timeout(timeoutMs)]);
     current = (async () => {
       const at = new Date();
+      let em: EntityManager | undefined;
       try {
         await Promise.race([
-          options.run({ signal, reason }),
+          options.run({ signal, reason, em: () => (em ??= fork()) }),
           new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
         ]);
         lastRun = { at, ok: true };
