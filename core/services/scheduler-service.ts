@@ -91,6 +91,8 @@ function createTask(options: ScheduleOptions, logger: Logger, fork: () => Entity
           options.run({ signal, reason, em: () => (em ??= fork()) }),
           new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
         ]);
+        // A run that noticed the abort and returned quietly still ran out of time.
+        if (signal.aborted) throw signal.reason;
         lastRun = { at, ok: true };
       } catch (error) {
         lastRun = { at, ok: false, error: describeError(error) };
