@@ -10,7 +10,7 @@ const config: CodegenConfig = {
   documents: ['schema/operations/*.graphql'],
   generates: {
     'schema/generated/graphql.ts': {
-      plugins: ['typescript', 'typescript-operations', 'typed-document-node'],
+      plugins: ['typescript-operations', 'typed-document-node'],
       config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTime: 'string', JSON: 'unknown' }, avoidOptionals: { field: true } },
     },
   },

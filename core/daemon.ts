@@ -209,6 +209,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     logger.info('listening', { url: mainUrl, graphql: `${mainUrl}/graphql`, rest: restUrls });
 
     await host.startAll();
+    await jobs.resumeQueue();
     await jobs.resumeGroups();
     logger.info('ready', { plugins: host.list().map(({ id, status }) => `${id}:${status}`) });
     return addresses;

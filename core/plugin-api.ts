@@ -188,6 +188,12 @@ export {
   type ErrorCode,
 } from './errors.js';
 export type { Builder } from './graphql/builder.js';
+/** Argument validators shared by every API: job-style ids, log tails, page sizes. */
+export { idArg, tailArg, firstArg, cursorArg } from './graphql/validators.js';
+/** Helpers for legacy wire formats (Go's json.Encoder, http.Error, RFC 3339 times). */
+export { encodeGoJson, sortedKeys } from './rest/go-json.js';
+export { goTextError } from './rest/go-replies.js';
+export { formatGoRfc3339 } from './rest/go-time.js';
 export type { AuthInfo, GraphQLContext } from './graphql/context.js';
 export type { RestRoute, RestRequest, RestReply, RestErrorReplies } from './rest/route.js';
 export type { DatabaseService } from './services/db-service.js';
@@ -196,7 +202,7 @@ export type { HttpClientService, ProbeResult } from './services/http-service.js'
 export type { JobService, JobSpec, JobRecord, JobStatus, JobProgress, ProgressParser } from './jobs/job-service.js';
 export type { LifecycleService, PluginStatusService, PluginStatus } from './services/lifecycle-service.js';
 export type { Logger, LogFields } from './services/logger-service.js';
-export type { ProcessService, RunOptions, RunResult } from './services/process-service.js';
+export type { ProcessService, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './services/process-service.js';
 export type { PubSubService } from './services/pubsub-service.js';
 export type { SchedulerService, ScheduleOptions, ScheduledTask } from './services/scheduler-service.js';
 export type { ServingRegistry, ServingBackend, ServingInstance, ServingStartSpec, ServingStatus } from './services/serving-service.js';

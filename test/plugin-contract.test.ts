@@ -110,7 +110,50 @@ describe('failure policy', () => {
   });
 });
 
+test('a status reported during init takes effect when init returns', async () => {
+  let duringInit: string | undefined;
+  const bp = await startTestDaemon({
+    plugins: [
+      definePlugin({
+        id: 'mocky',
+        version: '1.0.0',
+        init: async ({ status }) => {
+          status.setReady('mock mode');
+          duringInit = 'reported';
+          await new Promise((r) => setTimeout(r, 50));
+          return {};
+        },
+      }),
+    ],
+  });
+  expect(duringInit).toBe('reported');
+  expect((await bp.gql('{ plugins { status message } }')).data.plugins[0]).toEqual({ status: 'ready', message: 'mock mode' });
+  await bp.stop();
+});
+
 describe('stop', () => {
+  test('shutdown hooks can still run commands; the plugin signal aborts after them', async () => {
+    let hookResult: { exitCode?: number; canceled: boolean } | undefined;
+    let abortedDuringHook: boolean | undefined;
+    const bp = await startTestDaemon({
+      plugins: [
+        definePlugin({
+          id: 'cleaner',
+          version: '1.0.0',
+          init: ({ lifecycle, processes }) => {
+            lifecycle.onShutdown(async () => {
+              abortedDuringHook = lifecycle.signal.aborted;
+              hookResult = await processes.run('sh', ['-c', 'exit 0']);
+            });
+          },
+        }),
+      ],
+    });
+    await bp.stop();
+    expect(abortedDuringHook).toBe(false);
+    expect(hookResult).toMatchObject({ exitCode: 0, canceled: false });
+  });
+
   test('a shutdown hook that hangs is cut off after kernel.stopTimeoutMs; stop is idempotent', async () => {
     const events: string[] = [];
     const bp = await startTestDaemon({

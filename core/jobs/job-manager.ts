@@ -14,7 +14,7 @@ import type { JobRow } from './job-entity.js';
 import type { JobGroupSpec, JobListFilter, JobRecord, JobService, JobSpec, ProgressParser } from './job-service.js';
 import { terminalJobStatuses } from './job-service.js';
 import { toRecord, type JobPage, type JobPatch, type JobStore } from './job-store.js';
-import { followLines } from './log-file.js';
+import { appendCapped, followLines } from './log-file.js';
 import { groupAlive, isSameProcessAlive, processStartTicks, signalGroup } from './proc-stat.js';
 import { progressLines } from './progress-lines.js';
 
@@ -59,6 +59,8 @@ export class JobManager {
   readonly #parsers = new Map<string, ProgressParser>();
   readonly #resumers = new Map<string, (job: JobRecord) => Promise<void> | void>();
   readonly #gpuWaits = new Map<string, AbortController>();
+  readonly #gpuSettling = new Set<Promise<void>>();
+  readonly #groupLogs = new Map<string, string>();
   #running = 0;
   #stopping = false;
   #detached = false;
@@ -75,13 +77,20 @@ export class JobManager {
     return path.join(this.#o.dataDir, 'run');
   }
 
-  /** Settles or re-adopts what was running, and re-queues what was queued. */
+  /** Settles or re-adopts what was running when the previous daemon stopped. */
   async start(): Promise<void> {
     await mkdir(this.logDir, { recursive: true });
     await mkdir(this.#runDir, { recursive: true });
     for (const row of await this.#o.store.withStatus(['running'])) {
       if (row.hasProcess) await this.#reconcile(row);
     }
+  }
+
+  /**
+   * Queues again what was queued, in its original order. Called once plugins have started, so
+   * GPU inventory and progress parsers are registered before those jobs need them.
+   */
+  async resumeQueue(): Promise<void> {
     for (const row of await this.#o.store.withStatus(['queued'])) this.#enqueue(row);
     this.#pump();
   }
@@ -108,9 +117,15 @@ export class JobManager {
       start: (spec) => this.#startJob(plugin, spec),
       createGroup: (spec) => this.#createGroup(plugin, spec),
       appendLog: async (id, text) => {
-        const row = await this.#o.store.row(id);
-        if (!row) throw new NotFoundError(`Job not found: ${id}`);
-        await writeFile(row.logPath, text, { flag: 'a' });
+        let logPath = this.#groupLogs.get(id);
+        if (!logPath) {
+          const row = await this.#o.store.row(id);
+          if (!row) throw new NotFoundError(`Job not found: ${id}`);
+          logPath = row.logPath;
+          if (this.#groupLogs.size > 1000) this.#groupLogs.clear();
+          this.#groupLogs.set(id, logPath);
+        }
+        await appendCapped(logPath, text, this.#o.maxLogBytes);
       },
       settle: async (id, outcome) => {
         const row = await this.#o.store.row(id);
@@ -291,11 +306,13 @@ export class JobManager {
   }
 
   #enqueue(row: JobRow): void {
-    if (row.gpuRequest) {
+    // A lease granted before a restart still belongs to the job: reuse it.
+    const held = this.#o.gpus.leases().some((lease) => lease.holder.kind === 'job' && lease.holder.id === row.id);
+    if (row.gpuRequest && !held) {
       // GPUs first, outside the concurrency queue, so a job waiting for a card holds no slot.
       const controller = new AbortController();
       this.#gpuWaits.set(row.id, controller);
-      this.#o.gpus
+      const waiting: Promise<void> = this.#o.gpus
         .acquire({ ...row.gpuRequest, holder: { kind: 'job', id: row.id }, wait: true, signal: controller.signal })
         .then(async (lease) => {
           this.#gpuWaits.delete(row.id);
@@ -306,11 +323,16 @@ export class JobManager {
         })
         .catch(async (error) => {
           this.#gpuWaits.delete(row.id);
+          // Aborted by cancel(): it settles the job. Aborted by a stop that keeps jobs: the job
+          // stays queued for the next start.
+          if (controller.signal.aborted && (!this.#stopping || this.#o.onShutdown === 'keep')) return;
           const current = await this.#o.store.row(row.id);
           if (current && current.status === 'queued') {
             await this.#settleRow(row.id, controller.signal.aborted ? { status: 'cancelled', failureReason: null } : { status: 'failed', failureReason: `no GPU lease: ${describeError(error)}` });
           }
         });
+      this.#gpuSettling.add(waiting);
+      void waiting.finally(() => this.#gpuSettling.delete(waiting));
       return;
     }
     this.#queue.push(row.id);
@@ -521,6 +543,7 @@ export class JobManager {
   async stop(): Promise<void> {
     this.#stopping = true;
     for (const controller of this.#gpuWaits.values()) controller.abort(new Error('backplane stopping'));
+    await Promise.allSettled([...this.#gpuSettling]);
     if (this.#o.onShutdown === 'stop') {
       await Promise.allSettled([...this.#active.keys()].map((id) => this.cancel(id)));
     }

@@ -1,7 +1,9 @@
 import { InputError, NotFoundError } from '../errors.js';
 import { sortedKeys } from '../rest/go-json.js';
+import { goTextError } from '../rest/go-replies.js';
 import { formatGoRfc3339 } from '../rest/go-time.js';
 import type { RestRoute } from '../rest/route.js';
+import type { LegacyJobListQuery, LegacyJobLogQuery, LegacyJobStatusQuery } from '../../schema/generated/graphql.js';
 import type { JobStatus } from './job-service.js';
 
 /** The legacy API knows three words: a queued job is `running` to it, a cancelled one `failed`. */
@@ -16,19 +18,7 @@ export const legacyJobListLimit = 100_000;
 
 export const jobOperations = new URL('../../schema/operations/jobs.graphql', import.meta.url);
 
-interface LegacyJobNode {
-  id: string;
-  command: string;
-  args: string[];
-  status: JobStatus;
-  pid: number | null;
-  logPath: string;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  branch: string | null;
-  servedModelName: string | null;
-}
+type LegacyJobNode = LegacyJobListQuery['jobs']['edges'][number]['node'];
 
 const jobNotFound = { NOT_FOUND: { status: 404, message: 'Job not found' } } as const;
 
@@ -40,7 +30,7 @@ export const jobRoutes: RestRoute[] = [
     path: '/jobs',
     operation: 'LegacyJobList',
     variables: () => ({ first: legacyJobListLimit }),
-    reply(data: { jobs: { edges: { node: LegacyJobNode }[] } }) {
+    reply(data: LegacyJobListQuery) {
       // The legacy server listed in insertion order; keep that.
       const jobs = data.jobs.edges.map(({ node }) => legacyJob(node)).reverse();
       return { json: jobs.length === 0 ? null : jobs };
@@ -53,8 +43,8 @@ export const jobRoutes: RestRoute[] = [
     operation: 'LegacyJobStatus',
     variables: { id: 'params.job_id' },
     errors: { ...jobNotFound, BAD_USER_INPUT: { status: 404, message: 'Job not found' } },
-    reply(data: { job: { id: string; command: string; status: JobStatus; branch: string | null } | null }) {
-      if (!data.job) return { status: 404, text: 'Job not found\n', headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' } };
+    reply(data: LegacyJobStatusQuery) {
+      if (!data.job) return goTextError(404, 'Job not found');
       const { id, command, status, branch } = data.job;
       return { json: sortedKeys({ job_id: id, status: legacyJobStatus(status), branch: branch ?? '', command }) };
     },
@@ -71,19 +61,17 @@ export const jobRoutes: RestRoute[] = [
       return { id: request.params.job_id, tail: lines === null ? null : Number(lines), withTail: lines !== null };
     },
     errors: { NOT_FOUND: (error) => notFound(error.message === 'Job not found' ? 'Job not found' : 'Log file not found') },
-    reply(data: { job: { logPath: string; logExists: boolean; log?: string } | null }) {
+    reply(data: LegacyJobLogQuery) {
       if (!data.job) return notFound('Job not found');
       if (!data.job.logExists) return notFound('Log file not found');
       // The whole log is streamed from the file, never held in memory.
-      if (data.job.log === undefined) return { file: data.job.logPath, headers: { 'content-type': 'text/plain' } };
+      if (data.job.log == null) return { file: data.job.logPath, headers: { 'content-type': 'text/plain' } };
       return { text: data.job.log, headers: { 'content-type': 'text/plain' } };
     },
   },
 ];
 
-function notFound(message: string) {
-  return { status: 404, text: `${message}\n`, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' } };
-}
+const notFound = (message: string) => goTextError(404, message);
 
 function legacyJob(node: LegacyJobNode) {
   // Struct order of the legacy Job type; end_time is omitted while running (omitempty).

@@ -41,6 +41,8 @@ interface Entry {
   hasApi: boolean;
   controller: AbortController;
   hooks: ShutdownHook[];
+  /** A status the plugin reported during init, applied once init returns. */
+  reported?: { status: PluginStatus; message: string | null };
 }
 
 /**
@@ -107,7 +109,11 @@ export class PluginHost {
     const scope: PluginScope = {
       signal: entry.controller.signal,
       shutdownHooks: entry.hooks,
-      setStatus: (status, message) => this.#setStatus(entry, status, message),
+      // While init runs, a reported status waits: the plugin is not ready before it has an API.
+      setStatus: (status, message) => {
+        if (entry.state.status === 'starting' && !entry.hasApi) entry.reported = { status, message: message ?? null };
+        else this.#setStatus(entry, status, message);
+      },
     };
     const started = performance.now();
     const timeoutMs = definition.initTimeoutMs ?? this.#options.initTimeoutMs;
@@ -119,8 +125,10 @@ export class PluginHost {
       entry.api = api;
       entry.hasApi = true;
       entry.state.initMs = Math.round(performance.now() - started);
-      // init may already have reported `degraded` through the status service; keep that.
-      if (entry.state.status === 'starting') this.#setStatus(entry, 'ready');
+      // init may have reported `degraded` (or `ready` with a message) through the status service.
+      const reported = entry.reported;
+      entry.reported = undefined;
+      this.#setStatus(entry, reported?.status ?? 'ready', reported?.message ?? null);
       log.info('plugin started', { status: entry.state.status, ms: entry.state.initMs });
     } catch (error) {
       entry.state.initMs = Math.round(performance.now() - started);
@@ -153,7 +161,13 @@ export class PluginHost {
   }
 
   async #stopEntry(entry: Entry, log: Logger): Promise<void> {
-    entry.controller.abort(new Error('plugin stopping'));
+    // Background work (scheduled tasks) ends first; then the hooks run while the plugin's
+    // services still work (a hook may stop a container); only then is everything left cancelled.
+    try {
+      await this.#options.releaseScope?.(entry.definition);
+    } catch (error) {
+      log.error('releasing plugin resources failed', { error });
+    }
     // Hooks run last-registered first, like fastify's onClose: what started last stops first.
     for (const hook of entry.hooks.splice(0).reverse()) {
       const signal = AbortSignal.timeout(this.#options.stopTimeoutMs);
@@ -163,11 +177,7 @@ export class PluginHost {
         log.error('shutdown hook failed', { error });
       }
     }
-    try {
-      await this.#options.releaseScope?.(entry.definition);
-    } catch (error) {
-      log.error('releasing plugin resources failed', { error });
-    }
+    entry.controller.abort(new Error('plugin stopped'));
   }
 
   #setStatus(entry: Entry, status: PluginStatus, message: string | null = null): void {

@@ -1,5 +1,6 @@
 import { httpStatusByCode, type ErrorCode } from '../errors.js';
 import { encodeGoJson } from './go-json.js';
+import { goTextError } from './go-replies.js';
 import type { RestReply } from './route.js';
 
 /**
@@ -22,11 +23,7 @@ export interface RestProfile {
   redirectUncleanPaths: boolean;
 }
 
-const textError = (status: number, message: string): RestReply => ({
-  status,
-  text: `${message}\n`,
-  headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },
-});
+const textError = goTextError;
 
 /** The InstructLab UI api-server: Go net/http with gorilla/mux. */
 const ilabUi: RestProfile = {

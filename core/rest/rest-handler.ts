@@ -121,13 +121,13 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
         const given = first.extensions?.code as string | undefined;
         const code: ErrorCode = given !== undefined && given in httpStatusByCode ? (given as ErrorCode) : 'INTERNAL_SERVER_ERROR';
         const message = code === 'INTERNAL_SERVER_ERROR' ? 'Internal Server Error' : first.message;
-        send(res, profile, errorReply(compiled, code, message));
+        send(res, profile, errorReply(compiled, code, message, request));
         return true;
       }
       send(res, profile, compiled.route.reply(result.data, request));
     } catch (error) {
       if (error instanceof BackplaneError) {
-        send(res, profile, errorReply(compiled, error.code, error.message));
+        send(res, profile, errorReply(compiled, error.code, error.message, request));
       } else {
         logger.error('REST route failed', { route: compiled.template, error });
         send(res, profile, profile.error(500, 'Internal Server Error', 'INTERNAL_SERVER_ERROR'));
@@ -137,9 +137,9 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
   };
 }
 
-function errorReply(compiled: CompiledRoute, code: ErrorCode, message: string): RestReply {
+function errorReply(compiled: CompiledRoute, code: ErrorCode, message: string, request: RestRequest): RestReply {
   const override = compiled.route.errors?.[code];
-  if (typeof override === 'function') return override({ code, message });
+  if (typeof override === 'function') return override({ code, message }, request);
   const status = override?.status ?? compiled.profile.statusFor(code);
   return compiled.profile.error(status, override?.message ?? message, code);
 }

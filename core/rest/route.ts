@@ -29,7 +29,9 @@ export interface RestReply {
 }
 
 /** How a coded error becomes this route's legacy reply: a status and message, or a function. */
-export type RestErrorReplies = Partial<Record<ErrorCode, { status?: number; message?: string } | ((error: { code: ErrorCode; message: string }) => RestReply)>>;
+export type RestErrorReplies = Partial<
+  Record<ErrorCode, { status?: number; message?: string } | ((error: { code: ErrorCode; message: string }, request: RestRequest) => RestReply)>
+>;
 
 /**
  * Where one variable comes from: `params.<name>`, `query.<name>`, `body.<name>` or `body`.

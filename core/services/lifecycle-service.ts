@@ -2,8 +2,10 @@
 export type ShutdownHook = (signal: AbortSignal) => Promise<void> | void;
 
 /**
- * The plugin's own lifecycle. Shutdown hooks run in reverse order of registration, each with a
- * timeout; `signal` aborts when the plugin starts stopping, so long waits can end early.
+ * The plugin's own lifecycle. On stop, the plugin's scheduled tasks end first, then its shutdown
+ * hooks run in reverse order of registration, each with a timeout (the hook's own signal aborts
+ * at that deadline) and with the plugin's services still working; then `signal` aborts, which
+ * cancels whatever the plugin still has running (commands, HTTP calls).
  */
 export interface LifecycleService {
   readonly signal: AbortSignal;
