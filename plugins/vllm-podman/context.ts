@@ -1,0 +1,38 @@
+import type { GpuService, HttpClientService, JobService, Logger } from '../../core/plugin-api.js';
+import type { VllmPodmanConfig } from './config.js';
+import type { KeyedMutex } from './keyed-mutex.js';
+import type { Podman } from './podman.js';
+import type { ServerRegistry } from './server-registry.js';
+
+/** What the plugin's parts share: its config, core services and its own state. */
+export interface VllmContext {
+  config: VllmPodmanConfig;
+  logger: Logger;
+  jobs: JobService;
+  gpus: GpuService;
+  http: HttpClientService;
+  /** The plugin's stop signal. */
+  signal: AbortSignal;
+  podman: Podman;
+  registry: ServerRegistry;
+  /** Written on this daemon's containers (`backplane.instance`); others are never touched. */
+  instanceId: string;
+  /** Serialises every change of one served name. */
+  mutex: KeyedMutex;
+}
+
+/** The job kind of a server's `v-` job. */
+export const serverJobKind = 'vllm-server';
+
+/** Prefix of the GPU lease holder ids of this plugin's servers. */
+export const leaseHolderPrefix = 'vllm-podman/';
+
+/** GPU lease holder of a server (one run per name at a time, so the name is enough). */
+export function leaseHolder(name: string): { kind: 'server'; id: string } {
+  return { kind: 'server', id: `${leaseHolderPrefix}${name}` };
+}
+
+/** Short text of a thrown value, for logs and messages. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,28 @@
+import { definePlugin } from '../../core/plugin-api.js';
+import { vllmPodmanConfigSchema } from './config.js';
+import { VllmServerEntity, vllmMigrations } from './entities.js';
+import { initVllmPodman } from './plugin-init.js';
+import { vllmOperations, vllmRoutes } from './rest.js';
+import { addVllmSchema } from './schema.js';
+
+/**
+ * vLLM servers in podman containers: any number, one per served name, each with a read-only
+ * model mount, leased GPUs and a loopback port; reconciled with podman at start and on a
+ * schedule; exposed through GraphQL, the `vllm` serving backend and the ilab-ui vLLM routes.
+ * @see docs/vllm-podman.md
+ */
+export const vllmPodmanPlugin = definePlugin({
+  id: 'vllm-podman',
+  version: '1.0.0',
+  description: 'vLLM model servers in podman containers',
+  contract: '^1',
+  configSchema: vllmPodmanConfigSchema,
+  entities: [VllmServerEntity],
+  migrations: vllmMigrations,
+  operations: [vllmOperations],
+  init: initVllmPodman,
+  schema: addVllmSchema,
+  rest(routes) {
+    for (const route of vllmRoutes) routes.add(route);
+  },
+});
