@@ -1,11 +1,16 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { afterAll, describe, expect, test } from 'vitest';
 import { loadConfig } from './load.js';
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
 async function configFile(text: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bp-config-'));
+  dirs.push(dir);
   const file = path.join(dir, 'backplane.yaml');
   await writeFile(file, text);
   return file;

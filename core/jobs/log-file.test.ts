@@ -1,11 +1,17 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, test } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { afterAll, expect, test } from 'vitest';
 import { appendCapped, readTail, splitLines } from './log-file.js';
 
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 async function logFile(text: string): Promise<string> {
-  const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'bp-log-')), 'x.log');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bp-log-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'x.log');
   await writeFile(file, text);
   return file;
 }

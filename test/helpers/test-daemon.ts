@@ -46,9 +46,18 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     jobs: { onShutdown: 'stop', killGraceSeconds: 2, ...options.config?.jobs },
   } satisfies BackplaneConfigInput;
   const config = configSchema.parse(input);
-  const plugins = await resolvePlugins({ config, builtins: options.plugins ?? [], baseDir: process.cwd() });
-  const daemon = createDaemon({ config, plugins, logger: createLogger({ level: config.log.level }) });
-  const { url } = await daemon.start();
+  let daemon: Daemon | undefined;
+  let url: string;
+  try {
+    const plugins = await resolvePlugins({ config, builtins: options.plugins ?? [], baseDir: process.cwd() });
+    daemon = createDaemon({ config, plugins, logger: createLogger({ level: config.log.level }) });
+    url = (await daemon.start()).url;
+  } catch (error) {
+    // A boot that fails (the point of some tests) must not leave its data dir behind.
+    await daemon?.stop().catch(() => undefined);
+    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const clients: Client[] = [];
   return {
     daemon,
