@@ -32,7 +32,7 @@ test('legacy routes answer 500 with a clear text message', async () => {
   expect(await containers.text()).toMatch(/^Failed to list vllm containers: The vllm-podman plugin is degraded/);
   const unload = await bp.request('/vllm-unload', { method: 'POST', body: '{"model_name":"pre-train"}' });
   expect(unload.status).toBe(500);
-  expect(await unload.text()).toMatch(/^Failed to unload model: The vllm-podman plugin is degraded/);
+  expect(await unload.text()).toBe(`Failed to unload model 'pre-train': The vllm-podman plugin is degraded: ${reason}\n`);
   // Input is still checked first, as the legacy server did.
   const bad = await bp.request('/vllm-unload', { method: 'POST', body: '{"model_name":"nope"}' });
   expect(bad.status).toBe(400);

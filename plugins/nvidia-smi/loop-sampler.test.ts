@@ -1,5 +1,6 @@
 import { afterEach, expect, test } from 'vitest';
 import { createLogger } from '../../core/services/logger-service.js';
+import { createProcessService } from '../../core/services/process-service.js';
 import type { GpuInfo } from '../../core/plugin-api.js';
 import { createFakeNvidiaSmi, loadScenario, type FakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
@@ -19,7 +20,7 @@ async function startSampler(scenario: string, { intervalMs = 100, staleMs = 5_00
     bin: bin ?? fake.bin,
     intervalMs,
     staleMs,
-    signal: controller.signal,
+    processes: createProcessService({ signal: controller.signal }),
     logger: createLogger({ level: 'silent' }),
     onSample: (gpus) => samples.push(gpus),
     onFailure: (reason) => failures.push(reason),

@@ -1,4 +1,4 @@
-import type { GpuInfo, Logger } from '../../core/plugin-api.js';
+import type { GpuInfo, Logger, ProcessService } from '../../core/plugin-api.js';
 import { attachProcesses, computeAppFields, gpuQueryFields, parseComputeAppRow, parseGpuRow, splitCsvLine, type ComputeAppRow, type GpuRow } from './csv.js';
 import { buildQueryArgs, describeFailure } from './nvidia-smi.js';
 import { startLoopProcess, type LoopExit, type LoopProcess } from './nvidia-smi-loop.js';
@@ -8,7 +8,8 @@ export interface LoopSamplerOptions {
   intervalMs: number;
   /** No GPU sample for this long restarts the loop. */
   staleMs: number;
-  signal: AbortSignal;
+  /** The plugin's process service, which stops the loops when the plugin stops. */
+  processes: ProcessService;
   logger: Logger;
   onSample(gpus: GpuInfo[]): void;
   onFailure(reason: string): void;
@@ -59,13 +60,13 @@ export class LoopSampler {
 
   #startSession(): void {
     if (this.#stopped) return;
-    const { bin, intervalMs, signal } = this.#o;
+    const { bin, intervalMs, processes } = this.#o;
     this.#staleReason = undefined;
     // What each process printed that is not data: nvidia-smi's own error message, if it fails.
     const gpuText: string[] = [];
     const appText: string[] = [];
-    const gpus = startLoopProcess({ bin, args: buildQueryArgs('gpus', intervalMs), signal, onLine: (line) => this.#onGpuLine(line) || keepLast(gpuText, line) });
-    const apps = startLoopProcess({ bin, args: buildQueryArgs('compute-apps', intervalMs), signal, onLine: (line) => this.#onAppLine(line) || keepLast(appText, line) });
+    const gpus = startLoopProcess({ processes, bin, args: buildQueryArgs('gpus', intervalMs), onLine: (line) => this.#onGpuLine(line) || keepLast(gpuText, line) });
+    const apps = startLoopProcess({ processes, bin, args: buildQueryArgs('compute-apps', intervalMs), onLine: (line) => this.#onAppLine(line) || keepLast(appText, line) });
     this.#session = [gpus, apps];
     this.#armWatchdog();
     void Promise.race([gpus.ended.then((exit) => ({ exit, text: gpuText })), apps.ended.then((exit) => ({ exit, text: appText }))]).then(({ exit, text }) => this.#onSessionEnd(exit, text));

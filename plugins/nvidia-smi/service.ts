@@ -138,7 +138,7 @@ export async function startNvidiaSmi(services: PluginServices<NvidiaSmiConfig>):
       bin: config.bin,
       intervalMs: config.intervalMs,
       staleMs: Math.max(config.timeoutMs, 3 * config.intervalMs),
-      signal: lifecycle.signal,
+      processes,
       logger,
       onSample: (sample) => monitor.record(sample),
       onFailure: (reason) => monitor.fail(reason),

@@ -1,4 +1,4 @@
-import type { GpuService, HttpClientService, JobService, Logger } from '../../core/plugin-api.js';
+import type { GpuService, HttpClientService, JobService, Logger, ProcessService } from '../../core/plugin-api.js';
 import type { VllmPodmanConfig } from './config.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import type { Podman } from './podman.js';
@@ -11,6 +11,8 @@ export interface VllmContext {
   jobs: JobService;
   gpus: GpuService;
   http: HttpClientService;
+  /** For the long-lived `podman logs --follow`; one-shot podman commands go through `podman`. */
+  processes: ProcessService;
   /** The plugin's stop signal. */
   signal: AbortSignal;
   podman: Podman;

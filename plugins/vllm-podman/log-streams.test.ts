@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest';
+import { createProcessService } from '../../core/services/process-service.js';
 import type { VllmContext } from './context.js';
 import { LogStreams } from './log-streams.js';
 import type { ServerState } from './server-registry.js';
@@ -10,6 +11,7 @@ test('a stream that ends at once while the container runs is not respawned in a 
   // `/bin/true` as podman: every `podman logs --follow` ends immediately, with no output.
   const ctx = {
     signal: controller.signal,
+    processes: createProcessService({ signal: controller.signal }),
     podman: { path: '/bin/true' },
     jobs: { appendLog: async () => undefined },
     registry: { get: () => state, saveCursor: async () => undefined },

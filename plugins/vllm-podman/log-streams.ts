@@ -71,6 +71,7 @@ export class LogStreams {
     const { name } = state;
     const startedAt = Date.now();
     const { done } = followLogs({
+      processes: this.#ctx.processes,
       podmanPath: this.#ctx.podman.path,
       container: containerId,
       since: state.logCursor,

@@ -26,6 +26,7 @@ export async function initVllmPodman(services: PluginServices<VllmPodmanConfig>)
     jobs: services.jobs,
     gpus: services.gpus,
     http: services.http,
+    processes: services.processes,
     signal: services.lifecycle.signal,
     podman: createPodman({ processes: services.processes, podmanPath: config.podmanPath, timeoutMs: config.commandTimeoutMs }),
     registry,

@@ -12,6 +12,9 @@ function scripted(answers: Record<string, Partial<RunResult>>) {
       const answer = answers[args[0]] ?? {};
       return { command: '', exitCode: 0, signal: undefined, stdout: '', stderr: '', failed: false, timedOut: false, canceled: false, spawnError: undefined, durationMs: 1, ...answer };
     },
+    spawn: () => {
+      throw new Error('the wrapper only runs one-shot commands');
+    },
   };
   return { podman: createPodman({ processes, podmanPath: 'podman', timeoutMs: 1000 }), calls };
 }

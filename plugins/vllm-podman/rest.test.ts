@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import type { RestRequest } from '../../core/plugin-api.js';
+import type { ErrorCode, RestReply, RestRequest } from '../../core/plugin-api.js';
 import { legacyStatus, vllmRoutes } from './rest.js';
 
 const route = (path: string) => vllmRoutes.find((r) => r.path === path)!;
@@ -35,4 +35,19 @@ test('/served-model-jobids: active servers only, keys sorted, sniffed as text li
 
 test('/vllm-containers: null when empty', () => {
   expect(route('/vllm-containers').reply({ vllmContainers: [] }, request({}))).toEqual({ json: { containers: null } });
+});
+
+test('/vllm-unload failures name the model, as the legacy server wrote them', () => {
+  const errors = route('/vllm-unload').errors!;
+  const body = { model_name: ' pre-train\n' };
+  const reply = (code: ErrorCode, message: string) => (errors[code] as (e: { code: ErrorCode; message: string }, r: RestRequest) => RestReply)({ code, message }, request({ method: 'POST', body }));
+  expect(reply('BACKEND_ERROR', 'podman stop failed: container state improper')).toEqual({
+    status: 500,
+    text: "Failed to unload model 'pre-train': podman stop failed: container state improper\n",
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },
+  });
+  expect(reply('UNAVAILABLE', 'podman is missing').text).toBe("Failed to unload model 'pre-train': podman is missing\n");
+  expect(reply('TIMEOUT', 'podman stop did not finish within 1000 ms').text).toBe("Failed to unload model 'pre-train': podman stop did not finish within 1000 ms\n");
+  // Not found is no error but a null result, with the legacy sentence.
+  expect(route('/vllm-unload').reply({ stopVllmServer: null }, request({ method: 'POST', body })).text).toBe("Failed to unload model 'pre-train': no vllm container found with served-model-name 'pre-train'\n");
 });

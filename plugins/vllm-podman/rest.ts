@@ -13,11 +13,15 @@ function goError(status: number, message: string): RestReply {
 }
 
 /**
- * Every error of a route as one legacy 500 text: `message`, plus the reason when the plugin is
- * degraded (podman missing) or when `withReason` (the legacy server printed podman's error).
+ * Every error of a route as one legacy 500 text: `message` (fixed, or built from the request),
+ * plus the reason when the plugin is degraded (podman missing) or when `withReason` (the legacy
+ * server printed podman's error).
  */
-function all500(message: string, withReason = false): RestErrorReplies {
-  const reply = (error: { code: string; message: string }) => goError(500, withReason || error.code === 'UNAVAILABLE' ? `${message}: ${error.message}` : message);
+function all500(message: string | ((request: RestRequest) => string), withReason = false): RestErrorReplies {
+  const reply = (error: { code: string; message: string }, request: RestRequest) => {
+    const text = typeof message === 'string' ? message : message(request);
+    return goError(500, withReason || error.code === 'UNAVAILABLE' ? `${text}: ${error.message}` : text);
+  };
   return { UNAVAILABLE: reply, BACKEND_ERROR: reply, TIMEOUT: reply, CONFLICT: reply, NOT_FOUND: reply, INTERNAL_SERVER_ERROR: reply };
 }
 
@@ -68,7 +72,8 @@ export const vllmRoutes: RestRoute[] = [
       if (!legacyNames.has(name)) throw new InputError("Invalid model_name. Must be 'pre-train' or 'post-train'");
       return { name };
     },
-    errors: { ...all500('Failed to unload model', true), BAD_USER_INPUT: { status: 400 } },
+    // As the legacy server: `Failed to unload model '<name>': <reason>`, the name as trimmed.
+    errors: { ...all500((request) => `Failed to unload model '${unloadName(request)}'`, true), BAD_USER_INPUT: { status: 400 } },
     reply(data: { stopVllmServer: { name: string } | null }, request) {
       const name = unloadName(request);
       if (!data.stopVllmServer) return goError(500, `Failed to unload model '${name}': no vllm container found with served-model-name '${name}'`);
