@@ -1,0 +1,139 @@
+import { BackendError, UnavailableError, type JobRecord, type PluginServices } from '../../core/plugin-api.js';
+import { listCheckpoints, pickLatestCheckpoint, type IlabCheckpoint } from './checkpoints.js';
+import type { IlabConfig } from './config.js';
+import { removeWorktreeWhenDone, type IlabContext } from './context.js';
+import { startConvert } from './convert.js';
+import { startGenerate } from './generate.js';
+import { createIlabCli, mockModeMessage } from './ilab-cli.js';
+import { seedMockHome } from './mock/seed.js';
+import { createModelsCache, modelsRefreshedTopic, type ModelCacheState } from './models-cache.js';
+import { resolveIlabPaths } from './paths.js';
+import { resumePipeline, startPipeline, type PipelineInput } from './pipeline.js';
+import { parseConvertProgress, parseGenerateProgress, parseQnaEvalProgress, parseServeProgress, parseTrainProgress } from './progress.js';
+import { runQnaEval, startQnaEval, type QnaEvalInput, type QnaEvalResult } from './qna-eval.js';
+import { IlabServing, type ServedModel, type ServedName, type ServeResult } from './serving.js';
+import { parseDataList, type IlabDataset, type IlabModel } from './tables.js';
+import { Taxonomy } from './taxonomy.js';
+import { startTrain, type TrainInput } from './train.js';
+
+/** The plugin's runtime API: what resolvers reach through `api(ctx)`. */
+export interface IlabApi {
+  readonly mode: 'real' | 'mock';
+  /** `ilab model list`, from the cache (see {@link ModelsCache.get}). */
+  models(): Promise<IlabModel[]>;
+  refreshModels(): Promise<IlabModel[]>;
+  modelCache(): ModelCacheState;
+  /** Each successful refresh's models. */
+  modelUpdates(): AsyncIterableIterator<IlabModel[]>;
+  /** `ilab data list`, run on every call. */
+  datasets(): Promise<IlabDataset[]>;
+  checkpoints(): Promise<IlabCheckpoint[]>;
+  latestCheckpoint(): Promise<IlabCheckpoint | null>;
+  generate(input: { branchName?: string | null }): Promise<JobRecord>;
+  train(input: TrainInput): Promise<JobRecord>;
+  pipeline(input: PipelineInput): Promise<JobRecord>;
+  serveBase(): Promise<ServeResult>;
+  serveLatest(checkpoint?: string | null): Promise<ServeResult>;
+  servedModels(): Promise<ServedModel[]>;
+  stopServing(name: ServedName): Promise<ServedModel>;
+  startQnaEval(input: QnaEvalInput): Promise<JobRecord>;
+  runQnaEval(input: QnaEvalInput): Promise<QnaEvalResult>;
+  convert(input: { modelDir: string }): Promise<JobRecord>;
+}
+
+/**
+ * Starts the plugin: resolves its directories, seeds the mock home (mock mode), schedules the
+ * model cache, re-attaches to jobs a restart left running (progress parsers, the pipeline
+ * resumer, worktree clean-up) and reports degraded, not failed, when `ilab` is missing, so the
+ * API answers UNAVAILABLE until it appears.
+ */
+export async function createIlabService(services: PluginServices<IlabConfig>): Promise<IlabApi> {
+  const { config, logger } = services;
+  const paths = resolveIlabPaths(config, services.dataDir);
+  if (config.mode === 'mock') await seedMockHome(paths, { processes: services.processes, logger, withTaxonomy: config.taxonomyDir === undefined });
+  const cli = createIlabCli({ config, paths, services });
+  const taxonomy = new Taxonomy({ processes: services.processes, repo: paths.taxonomy, worktrees: paths.worktrees });
+  const models = createModelsCache({
+    cli,
+    scheduler: services.scheduler,
+    pubsub: services.pubsub,
+    cron: config.modelCacheRefresh,
+    maxAgeMs: config.modelCacheMaxAgeMs,
+    timeoutMs: config.listTimeoutMs,
+  });
+  const ctx: IlabContext = {
+    config,
+    paths,
+    cli,
+    jobs: services.jobs,
+    gpus: services.gpus,
+    processes: services.processes,
+    http: services.http,
+    serving: services.serving,
+    taxonomy,
+    models,
+    logger,
+    stopSignal: services.lifecycle.signal,
+    baseLabels: config.mode === 'mock' ? { mode: 'mock' } : {},
+  };
+  const serving = new IlabServing(ctx);
+
+  // Jobs re-adopted after a restart get their parser by kind; pipelines continue where they were.
+  const parsers = { 'data-generate': parseGenerateProgress, train: parseTrainProgress, serve: parseServeProgress, convert: parseConvertProgress, 'qna-eval': parseQnaEvalProgress };
+  for (const [kind, parser] of Object.entries(parsers)) services.jobs.registerProgressParser(kind, parser);
+  services.jobs.registerGroupResumer('pipeline', (job) => resumePipeline(ctx, job));
+  await cleanUpWorktrees(ctx);
+
+  if (config.mode === 'mock') services.status.setReady(mockModeMessage);
+  else await cli.invocation([]).catch((error) => (error instanceof UnavailableError ? undefined : Promise.reject(error)));
+
+  return {
+    mode: config.mode,
+    models: () => models.get(),
+    refreshModels: () => models.refresh(),
+    modelCache: () => models.state(),
+    modelUpdates: () => services.pubsub.subscribe<IlabModel[]>(modelsRefreshedTopic),
+    datasets: () => listDatasets(ctx),
+    checkpoints: () => listCheckpoints(paths.checkpoints),
+    latestCheckpoint: async () => pickLatestCheckpoint(await listCheckpoints(paths.checkpoints)) ?? null,
+    generate: (input) => startGenerate(ctx, input),
+    train: (input) => startTrain(ctx, input),
+    pipeline: (input) => startPipeline(ctx, input),
+    serveBase: () => serving.serveBase(),
+    serveLatest: (checkpoint) => serving.serveLatest(checkpoint),
+    servedModels: () => serving.list(),
+    stopServing: (name) => serving.stop(name),
+    startQnaEval: (input) => startQnaEval(ctx, input),
+    runQnaEval: (input) => runQnaEval(ctx, input),
+    convert: (input) => startConvert(ctx, input),
+  };
+}
+
+/** `ilab data list`; a failure answers with ilab's own output, as the legacy server did. */
+async function listDatasets(ctx: IlabContext): Promise<IlabDataset[]> {
+  const result = await ctx.cli.run(['data', 'list']);
+  if (result.timedOut) throw new BackendError(`ilab data list did not finish within ${ctx.config.listTimeoutMs} ms`);
+  if (result.failed) throw new BackendError(`${result.stdout}${result.stderr}` || `ilab data list failed with exit code ${result.exitCode}`);
+  return parseDataList(result.stdout);
+}
+
+/**
+ * Worktrees of jobs still running are removed when those jobs end; any other worktree is left
+ * over from a daemon that stopped mid-job, and goes now.
+ */
+async function cleanUpWorktrees(ctx: IlabContext): Promise<void> {
+  const active = [...(await ctx.jobs.list({ status: 'running' })), ...(await ctx.jobs.list({ status: 'queued' }))];
+  const keep = new Set<string>();
+  for (const job of active) {
+    const token = job.labels.worktree;
+    if (!token) continue;
+    keep.add(token);
+    removeWorktreeWhenDone(ctx, job.id, token);
+  }
+  try {
+    const removed = await ctx.taxonomy.removeStale(keep);
+    if (removed.length > 0) ctx.logger.info('removed stale taxonomy worktrees', { worktrees: removed });
+  } catch (error) {
+    ctx.logger.warn('could not clean up taxonomy worktrees', { error });
+  }
+}
