@@ -14,7 +14,7 @@ import type { z } from 'zod';
 import type { ApiScope } from './config/schema.js';
 import type { PluginMigration } from './db/migration.js';
 import type { ErrorCode } from './errors.js';
-import type { Builder } from './graphql/builder.js';
+import type { Builder, CoreSchemaRefs } from './graphql/builder.js';
 import type { GraphQLContext } from './graphql/context.js';
 import type { RestRoute } from './rest/route.js';
 import type { DatabaseService } from './services/db-service.js';
@@ -74,6 +74,11 @@ export interface SchemaHelpers<TApi> {
    * `UNAVAILABLE` error while the plugin is not started, or when its init failed.
    */
   api(context: GraphQLContext): TApi;
+  /**
+   * Core types a plugin may use in its own fields, e.g. `t.field({ type: refs.Job, … })` for a
+   * mutation that starts a job and returns it (resolve to the `JobRecord` the job service gave).
+   */
+  refs: CoreSchemaRefs;
 }
 
 /** Adds legacy REST routes; see {@link RestRoute}. */
@@ -187,7 +192,7 @@ export {
   BackendError,
   type ErrorCode,
 } from './errors.js';
-export type { Builder } from './graphql/builder.js';
+export type { Builder, CoreSchemaRefs } from './graphql/builder.js';
 /** Argument validators shared by every API: job-style ids, log tails, page sizes. */
 export { idArg, tailArg, firstArg, cursorArg } from './graphql/validators.js';
 /** Helpers for legacy wire formats (Go's json.Encoder, http.Error, RFC 3339 times). */
@@ -199,7 +204,7 @@ export type { RestRoute, RestRequest, RestReply, RestErrorReplies } from './rest
 export type { DatabaseService } from './services/db-service.js';
 export type { GpuService, GpuInfo, GpuProcess, GpuLease, GpuLeaseHolder, GpuLeaseRequest, GpuInventorySource } from './services/gpu-service.js';
 export type { HttpClientService, ProbeResult } from './services/http-service.js';
-export type { JobService, JobSpec, JobRecord, JobStatus, JobProgress, ProgressParser } from './jobs/job-service.js';
+export type { JobService, JobSpec, JobGroupSpec, JobRecord, JobStatus, JobProgress, JobListFilter, ProgressParser, ProgressParserFactory } from './jobs/job-service.js';
 export type { LifecycleService, PluginStatusService, PluginStatus } from './services/lifecycle-service.js';
 export type { Logger, LogFields } from './services/logger-service.js';
 export type { ProcessService, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './services/process-service.js';

@@ -125,8 +125,9 @@ describe('jobs', () => {
   });
 
   test('startIlabTrain leases a GPU from the inventory (CUDA_VISIBLE_DEVICES), followed through jobUpdated', async () => {
-    const { startIlabTrain } = await ok('mutation { startIlabTrain(modelName: "instructlab/granite-7b-lab", branchName: "main", epochs: 1) { jobId kind branch } }');
-    expect(startIlabTrain).toMatchObject({ kind: 'train', branch: 'main' });
+    const { startIlabTrain } = await ok('mutation { startIlabTrain(modelName: "instructlab/granite-7b-lab", branchName: "main", epochs: 1) { jobId kind branch job { id plugin kind args } } }');
+    expect(startIlabTrain).toMatchObject({ kind: 'train', branch: 'main', job: { id: startIlabTrain.jobId, plugin: 'ilab', kind: 'train' } });
+    expect(startIlabTrain.job.args).toContain('--num-epochs=1');
     const client = bp.ws();
     const statuses: string[] = [];
     await new Promise<void>((resolve, reject) => {

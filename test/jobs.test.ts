@@ -100,6 +100,17 @@ describe('job runner', () => {
     expect((await job(bp, first)).status).toBe('cancelled');
   });
 
+  test('long-running service jobs do not take jobs.maxConcurrent slots', async () => {
+    const service = (await bp.gql('mutation { testStartJob(fixture: "job-sleep", args: ["30"], longRunning: true) }')).data.testStartJob;
+    const other = (await bp.gql('mutation { testStartJob(fixture: "job-sleep", args: ["30"], longRunning: true) }')).data.testStartJob;
+    const batch = await startJob(bp, 'job-print', ['1']);
+    expect((await settled(bp, batch)).status).toBe('succeeded');
+    for (const id of [service, other]) {
+      expect((await job(bp, id)).status).toBe('running');
+      await bp.gql('mutation($id: ID!) { cancelJob(id: $id) { id } }', { id });
+    }
+  });
+
   test('cancelling a queued job never starts it', async () => {
     const blockers = [await startJob(bp, 'job-sleep', ['30']), await startJob(bp, 'job-sleep', ['30'])];
     const queued = await startJob(bp, 'job-print', ['1']);

@@ -1,11 +1,11 @@
 import { assertValidSchema, type GraphQLSchema } from 'graphql';
 import { describeError, KernelError } from '../errors.js';
 import type { PluginDefinition } from '../plugin-api.js';
-import { createBuilder, type Builder } from './builder.js';
+import { createBuilder, type Builder, type CoreSchemaRefs } from './builder.js';
 import { addCoreSchema } from './core-schema.js';
 
-/** A piece of core's own schema (jobs, GPU leases, …). */
-export type CoreSchemaModule = (builder: Builder) => void;
+/** A piece of core's own schema (jobs, …); it may hand out types plugins can use. */
+export type CoreSchemaModule = (builder: Builder) => Partial<CoreSchemaRefs> | void;
 
 /**
  * Builds the one schema from core's modules and every plugin's `schema` hook. Pure: it needs no
@@ -14,10 +14,11 @@ export type CoreSchemaModule = (builder: Builder) => void;
 export function buildSchema(plugins: readonly PluginDefinition[], coreModules: readonly CoreSchemaModule[] = []): GraphQLSchema {
   const builder = createBuilder();
   addCoreSchema(builder);
-  for (const addModule of coreModules) addModule(builder);
+  let refs: Partial<CoreSchemaRefs> = {};
+  for (const addModule of coreModules) refs = { ...refs, ...(addModule(builder) ?? {}) };
   for (const def of plugins) {
     try {
-      def.schema?.(builder, { pluginId: def.id, api: (ctx) => ctx.plugins.get(def.id) as never });
+      def.schema?.(builder, { pluginId: def.id, api: (ctx) => ctx.plugins.get(def.id) as never, refs: refs as CoreSchemaRefs });
     } catch (error) {
       throw new KernelError('BP_ERR_SCHEMA', `plugin '${def.id}' schema: ${describeError(error)}`, { cause: error });
     }

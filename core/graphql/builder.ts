@@ -1,8 +1,9 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { type ObjectRef } from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ZodPlugin from '@pothos/plugin-zod';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { formatIssues } from '../config/format-issues.js';
+import type { JobRecord } from '../jobs/job-service.js';
 import type { GraphQLContext } from './context.js';
 
 /** The Pothos type configuration shared by core and every plugin. */
@@ -17,6 +18,11 @@ export interface BackplaneSchemaTypes {
 
 /** The one schema builder: core and each plugin add their types to it, then it is built once. */
 export type Builder = PothosSchemaTypes.SchemaBuilder<PothosSchemaTypes.ExtendDefaultTypes<BackplaneSchemaTypes>>;
+
+/** Core object types plugins may return from their own fields (e.g. a mutation returning `Job`). */
+export interface CoreSchemaRefs {
+  Job: ObjectRef<PothosSchemaTypes.ExtendDefaultTypes<BackplaneSchemaTypes>, JobRecord>;
+}
 
 export function createBuilder(): Builder {
   const builder = new SchemaBuilder<BackplaneSchemaTypes>({

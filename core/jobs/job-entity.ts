@@ -32,6 +32,8 @@ export const JobEntity = defineEntity({
     labels: p.json<Record<string, string>>(),
     /** Whether the job has a process (false for group jobs such as pipelines). */
     hasProcess: p.boolean(),
+    /** A service job (model server): it does not count against jobs.maxConcurrent. */
+    longRunning: p.boolean().default(false),
     progress: p.double().nullable(),
     progressMessage: p.text().nullable(),
     failureReason: p.text().nullable(),
@@ -57,6 +59,12 @@ export const jobMigrations: PluginMigration[] = [
         sql('create index `bp_jobs_status_index` on `bp_jobs` (`status`)');
         sql('create index `bp_jobs_parent_id_index` on `bp_jobs` (`parent_id`)');
       }
+    },
+  },
+  {
+    name: '0003-job-long-running',
+    up({ dialect, sql }) {
+      sql(dialect === 'postgresql' ? 'alter table "bp_jobs" add column "long_running" boolean not null default false' : 'alter table `bp_jobs` add column `long_running` integer not null default false');
     },
   },
 ];

@@ -11,7 +11,7 @@ import type { Logger } from '../services/logger-service.js';
 import type { RootPubSub } from '../services/pubsub-service.js';
 import { createJobIdGenerator } from './job-id.js';
 import type { JobRow } from './job-entity.js';
-import type { JobGroupSpec, JobListFilter, JobRecord, JobService, JobSpec, ProgressParser } from './job-service.js';
+import type { JobGroupSpec, JobListFilter, JobRecord, JobService, JobSpec, ProgressParser, ProgressParserFactory } from './job-service.js';
 import { terminalJobStatuses } from './job-service.js';
 import { toRecord, type JobPage, type JobPatch, type JobStore } from './job-store.js';
 import { appendCapped, followLines } from './log-file.js';
@@ -36,6 +36,8 @@ export interface JobManagerOptions {
 interface Active {
   id: string;
   kind: string;
+  /** Takes a jobs.maxConcurrent slot (not for long-running service jobs). */
+  counted: boolean;
   pid: number | undefined;
   /** Settles when the job has been recorded as ended. */
   done: Promise<JobRecord>;
@@ -56,7 +58,9 @@ export class JobManager {
   readonly #queue: string[] = [];
   readonly #active = new Map<string, Active>();
   readonly #waiters = new Map<string, Set<(job: JobRecord) => void>>();
-  readonly #parsers = new Map<string, ProgressParser>();
+  readonly #parsers = new Map<string, ProgressParserFactory>();
+  readonly #jobParsers = new Map<string, ProgressParserFactory>();
+  readonly #trackers = new Set<Promise<void>>();
   readonly #resumers = new Map<string, (job: JobRecord) => Promise<void> | void>();
   readonly #gpuWaits = new Map<string, AbortController>();
   readonly #gpuSettling = new Set<Promise<void>>();
@@ -137,8 +141,8 @@ export class JobManager {
       get: (id) => this.get(id),
       cancel: (id) => this.cancel(id),
       wait: (id, options) => this.wait(id, options?.signal),
-      registerProgressParser: (kind, parser) => {
-        this.#parsers.set(`${plugin}/${kind}`, parser);
+      registerProgressParser: (kind, create) => {
+        this.#parsers.set(`${plugin}/${kind}`, create);
       },
       registerGroupResumer: (kind, resume) => {
         this.#resumers.set(`${plugin}/${kind}`, resume);
@@ -252,6 +256,7 @@ export class JobManager {
       parentId: spec.parentId ?? null,
       labels: spec.labels ?? {},
       hasProcess: true,
+      longRunning: spec.longRunning === true,
       progress: null,
       progressMessage: null,
       failureReason: null,
@@ -259,7 +264,7 @@ export class JobManager {
       gpuRequest: spec.gpus ?? null,
     } as JobRow;
     const record = await this.#o.store.insert(row);
-    if (spec.progress) this.#parsers.set(`${plugin}/${spec.kind}`, spec.progress);
+    if (spec.progress) this.#jobParsers.set(id, spec.progress);
     this.#publish(record);
     this.#enqueue(row);
     this.#pump();
@@ -295,6 +300,7 @@ export class JobManager {
       parentId: spec.parentId ?? null,
       labels: spec.labels ?? {},
       hasProcess: false,
+      longRunning: false,
       progress: null,
       progressMessage: null,
       failureReason: null,
@@ -318,8 +324,7 @@ export class JobManager {
           this.#gpuWaits.delete(row.id);
           await this.#o.store.update(row.id, { gpus: lease.indices });
           if (this.#stopping) return;
-          this.#queue.push(row.id);
-          this.#pump();
+          this.#admit(row);
         })
         .catch(async (error) => {
           this.#gpuWaits.delete(row.id);
@@ -335,25 +340,35 @@ export class JobManager {
       void waiting.finally(() => this.#gpuSettling.delete(waiting));
       return;
     }
+    this.#admit(row);
+  }
+
+  /** Into the FIFO queue; a long-running service job starts at once, outside the slots. */
+  #admit(row: JobRow): void {
+    if (row.longRunning) {
+      void this.#launch(row.id, false).catch((error) => this.#o.logger.error('job launch failed', { job: row.id, error }));
+      return;
+    }
     this.#queue.push(row.id);
+    this.#pump();
   }
 
   #pump(): void {
     while (!this.#stopping && this.#running < this.#o.maxConcurrent && this.#queue.length > 0) {
       const id = this.#queue.shift()!;
       this.#running++;
-      void this.#launch(id).catch((error) => this.#o.logger.error('job launch failed', { job: id, error }));
+      void this.#launch(id, true).catch((error) => this.#o.logger.error('job launch failed', { job: id, error }));
     }
   }
 
-  async #launch(id: string): Promise<void> {
+  async #launch(id: string, counted: boolean): Promise<void> {
     const row = await this.#o.store.row(id);
     if (!row || row.status !== 'queued') {
-      this.#release();
+      if (counted) this.#release();
       return;
     }
     let resolveDone!: (job: JobRecord) => void;
-    const active: Active = { id, kind: `${row.plugin}/${row.kind}`, pid: undefined, done: new Promise((r) => (resolveDone = r)), cancelled: false, abort: new AbortController() };
+    const active: Active = { id, kind: `${row.plugin}/${row.kind}`, counted, pid: undefined, done: new Promise((r) => (resolveDone = r)), cancelled: false, abort: new AbortController() };
     this.#active.set(id, active);
     const runDir = path.join(this.#runDir, id);
     await mkdir(runDir, { recursive: true });
@@ -455,7 +470,10 @@ export class JobManager {
     await this.#o.store.update(id, patch);
     const record = (await this.#o.store.get(id))!;
     await this.#o.gpus.releaseHolder({ kind: 'job', id }).catch((error) => this.#o.logger.error('releasing GPU lease failed', { job: id, error }));
-    if (this.#active.delete(id)) this.#release();
+    const active = this.#active.get(id);
+    this.#active.delete(id);
+    this.#jobParsers.delete(id);
+    if (active?.counted) this.#release();
     this.#publish(record);
     const waiters = this.#waiters.get(id);
     this.#waiters.delete(id);
@@ -469,35 +487,58 @@ export class JobManager {
     this.#pump();
   }
 
-  /** Feeds new log lines to the plugin's parser; writes progress at most once a second. */
-  async #trackProgress(active: Active, row: JobRow, ended: Promise<void>): Promise<void> {
+  /** Starts following a job's log for progress; `stop()` waits for every tracker. */
+  #trackProgress(active: Active, row: JobRow, ended: Promise<void>): void {
+    const tracker = this.#followProgress(active, row, ended);
+    this.#trackers.add(tracker);
+    void tracker.finally(() => this.#trackers.delete(tracker));
+  }
+
+  /**
+   * Feeds new log lines to the job's own parser; writes progress at most once a second, and
+   * the last reading at most a second after it arrived, even when the log goes quiet.
+   */
+  async #followProgress(active: Active, row: JobRow, ended: Promise<void>): Promise<void> {
     let finished = false;
     void ended.then(() => (finished = true));
+    let parser: ProgressParser | undefined;
     let pending: { fraction?: number | null; message?: string | null } | undefined;
     let lastWrite = 0;
-    const flush = async () => {
-      if (!pending) return;
+    let timer: NodeJS.Timeout | undefined;
+    let writing: Promise<void> = Promise.resolve();
+    const flush = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (!pending) return writing;
       const patch: JobPatch = {};
       if (pending.fraction !== undefined) patch.progress = pending.fraction === null ? null : Math.min(1, Math.max(0, pending.fraction));
       if (pending.message !== undefined) patch.progressMessage = pending.message?.slice(0, 200) ?? null;
       pending = undefined;
       lastWrite = Date.now();
-      await this.#o.store.update(row.id, patch);
-      const current = await this.#o.store.get(row.id);
-      if (current && !terminalJobStatuses.has(current.status)) this.#publish(current);
+      writing = writing.then(async () => {
+        await this.#o.store.update(row.id, patch);
+        const current = await this.#o.store.get(row.id);
+        if (current && !terminalJobStatuses.has(current.status)) this.#publish(current);
+      });
+      return writing;
     };
     try {
       for await (const batch of followLines(row.logPath, { from: 0, isFinished: () => finished, signal: active.abort.signal })) {
-        const parser = this.#parsers.get(active.kind);
-        if (!parser) continue;
+        const create = this.#jobParsers.get(row.id) ?? this.#parsers.get(active.kind);
+        if (!create) continue;
+        parser ??= create(toRecord(row));
         for (const line of progressLines(batch)) {
           const parsed = parser(line);
           if (parsed) pending = { ...pending, ...parsed };
         }
-        if (pending && Date.now() - lastWrite > 1000) await flush();
+        if (!pending) continue;
+        const wait = 1000 - (Date.now() - lastWrite);
+        if (wait <= 0) await flush();
+        else timer ??= setTimeout(() => void flush().catch(() => undefined), wait);
       }
       await flush();
     } catch (error) {
+      clearTimeout(timer);
       this.#o.logger.warn('progress tracking stopped', { job: row.id, error: describeError(error) });
     }
   }
@@ -516,9 +557,9 @@ export class JobManager {
     }
     // Re-adopt: the supervisor (or, failing that, the orphaned child) is watched until it ends.
     let resolveDone!: (job: JobRecord) => void;
-    const active: Active = { id: row.id, kind: `${row.plugin}/${row.kind}`, pid: row.pid ?? undefined, done: new Promise((r) => (resolveDone = r)), cancelled: row.cancelRequestedAt != null, abort: new AbortController() };
+    const active: Active = { id: row.id, kind: `${row.plugin}/${row.kind}`, counted: !row.longRunning, pid: row.pid ?? undefined, done: new Promise((r) => (resolveDone = r)), cancelled: row.cancelRequestedAt != null, abort: new AbortController() };
     this.#active.set(row.id, active);
-    this.#running++;
+    if (active.counted) this.#running++;
     this.#o.logger.info('re-adopted running job', { job: row.id, pid: row.pid, supervisor: supervisorAlive });
     const ended = (async () => {
       while (!active.abort.signal.aborted) {
@@ -549,6 +590,8 @@ export class JobManager {
     }
     this.#detached = true;
     for (const active of this.#active.values()) active.abort.abort(new Error('backplane stopping'));
+    // Progress writes must land before the database closes.
+    await Promise.allSettled([...this.#trackers]);
   }
 
   #publish(record: JobRecord): void {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { InputError, NotFoundError } from '../errors.js';
-import type { Builder } from '../graphql/builder.js';
+import type { Builder, CoreSchemaRefs } from '../graphql/builder.js';
 import { cursorArg, firstArg, idArg, tailArg } from '../graphql/validators.js';
 import { jobTopic } from './job-manager.js';
 import { terminalJobStatuses, type JobRecord } from './job-service.js';
@@ -12,8 +12,8 @@ interface JobLogChunk {
   lines: string[];
 }
 
-/** Jobs in GraphQL: `job`, `jobs`, `cancelJob`, `jobUpdated`, `jobLog`. */
-export function addJobSchema(builder: Builder): void {
+/** Jobs in GraphQL: `job`, `jobs`, `cancelJob`, `jobUpdated`, `jobLog`. Returns the `Job` type for plugins. */
+export function addJobSchema(builder: Builder): CoreSchemaRefs {
   const JobStatusEnum = builder.enumType('JobStatus', {
     values: {
       queued: { description: 'Waiting for a slot under jobs.maxConcurrent, or for GPUs.' },
@@ -147,6 +147,8 @@ export function addJobSchema(builder: Builder): void {
       resolve: (chunk) => chunk,
     }),
   );
+
+  return { Job };
 }
 
 function cursorOf(job: JobRecord): string {

@@ -17,6 +17,12 @@ export interface JobProgress {
  */
 export type ProgressParser = (line: string) => Partial<JobProgress> | undefined;
 
+/**
+ * Makes the parser for one job (so it may keep state across lines, such as the epoch it is in);
+ * it gets the job, whose `args` tell what to expect (`--num-epochs=3`).
+ */
+export type ProgressParserFactory = (job: JobRecord) => ProgressParser;
+
 /** What a plugin asks the job service to run. */
 export interface JobSpec {
   /** Id prefix without the dash (`g`, `t`, `p`, `ml`, `v`, `c`); the id is `<prefix>-<unix ns>`. */
@@ -40,8 +46,13 @@ export interface JobSpec {
    * when the job ends. The job stays `queued` until the GPUs are free.
    */
   gpus?: { count?: number; indices?: number[] };
-  /** Parses progress from log lines. Also register it per kind for jobs re-adopted after a restart. */
-  progress?: ProgressParser;
+  /** Makes this job's progress parser. Also register one per kind for jobs re-adopted after a restart. */
+  progress?: ProgressParserFactory;
+  /**
+   * A service (a model server) rather than a batch job: it runs until stopped, so it does not take
+   * one of the `jobs.maxConcurrent` slots that training and generation queue for.
+   */
+  longRunning?: boolean;
 }
 
 /** A group job: no process of its own; the plugin settles it. */
@@ -107,8 +118,8 @@ export interface JobService {
   cancel(id: string): Promise<JobRecord>;
   /** Resolves with the settled job. */
   wait(id: string, options?: { signal?: AbortSignal }): Promise<JobRecord>;
-  /** The parser used for this kind of job when it is re-adopted after a restart. */
-  registerProgressParser(kind: string, parser: ProgressParser): void;
+  /** Makes parsers for this kind of job: used for jobs re-adopted after a restart and jobs started without one. */
+  registerProgressParser(kind: string, create: ProgressParserFactory): void;
   /**
    * Resumes group jobs of this kind after a restart (a pipeline waiting on its children).
    * Without a resumer, a group job found running at start is settled as failed.

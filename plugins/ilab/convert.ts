@@ -1,7 +1,7 @@
 import { BackendError, InputError, NotAllowedError, NotFoundError, type JobRecord } from '../../core/plugin-api.js';
 import type { IlabContext } from './context.js';
 import { confinePath } from './paths.js';
-import { parseConvertProgress } from './progress.js';
+import { convertProgress } from './progress.js';
 
 export const convertDisabledMessage = 'Model conversion is disabled: `ilab model convert` (MLX) runs on macOS only; set plugins.ilab.convert.enabled to allow it';
 
@@ -24,7 +24,7 @@ export async function startConvert(ctx: IlabContext, { modelDir }: { modelDir: s
       env: call.env,
       labels: { ...ctx.baseLabels, model_dir: dir },
       logHeader: `[ILAB CONVERT COMMAND] ${call.display} [${args.join(' ')}]\n`,
-      progress: parseConvertProgress,
+      progress: convertProgress,
     });
   } catch (error) {
     throw new BackendError(`Failed to start convert job: ${(error as Error).message}`, { cause: error });

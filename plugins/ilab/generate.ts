@@ -1,6 +1,6 @@
 import type { JobRecord } from '../../core/plugin-api.js';
 import { removeWorktreeWhenDone, type IlabContext } from './context.js';
-import { parseGenerateProgress } from './progress.js';
+import { generateProgress } from './progress.js';
 import type { Worktree } from './taxonomy.js';
 
 export interface GenerateInput {
@@ -37,7 +37,7 @@ export async function startGenerate(ctx: IlabContext, input: GenerateInput = {})
       env: call.env,
       labels,
       parentId: input.parentId,
-      progress: parseGenerateProgress,
+      progress: generateProgress,
     });
   } catch (error) {
     if (worktree) await ctx.taxonomy.removeWorktree(worktree.token).catch(() => undefined);

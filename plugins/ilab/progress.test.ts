@@ -72,3 +72,13 @@ test('model convert and qna-eval', () => {
   expect(parseQnaEvalProgress('Q2: What is the capital?')).toEqual({ message: 'question 2' });
   expect(parseQnaEvalProgress('A2: Paris')).toBeUndefined();
 });
+
+test('training progress combines the epoch bar with the job\'s --num-epochs', async () => {
+  const { trainProgress } = await import('./progress.js');
+  const parse = trainProgress({ args: ['model', 'train', '--num-epochs=2'] } as never);
+  expect(parse('Epoch 0:  50%|█████     | 25/50 [00:41<04:58,  6.78s/it]')?.fraction).toBeCloseTo(0.25);
+  expect(parse('Epoch 1:  50%|█████     | 25/50 [00:41<04:58,  6.78s/it]')?.fraction).toBeCloseTo(0.75);
+  expect(parse('Operation completed successfully! 🎉')?.fraction).toBe(1);
+  const unknown = trainProgress({ args: ['model', 'train'] } as never);
+  expect(unknown('Epoch 0:  50%|█████     | 25/50 [00:41<04:58,  6.78s/it]')?.fraction).toBeUndefined();
+});

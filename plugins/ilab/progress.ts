@@ -1,12 +1,12 @@
-import type { JobProgress, ProgressParser } from '../../core/plugin-api.js';
+import type { JobProgress, ProgressParser, ProgressParserFactory } from '../../core/plugin-api.js';
 
 /**
  * Progress parsers for ilab's own output (see docs/ilab.md). The job service hands each one line
  * at a time, with ANSI colours removed and every `\r` frame of a tqdm bar as its own line.
  *
- * The parsers keep no state: the job service shares one parser per job kind across all running
- * jobs of that kind, so facts that span lines (epoch E of N) cannot be combined. Where a line
- * only tells part of the story (one tqdm bar of several) it yields a message, not a fraction.
+ * The line parsers keep no state; the training factory makes one parser per job that combines
+ * the epoch bar with the job's `--num-epochs` into a fraction. Elsewhere, where a line only tells
+ * part of the story (one tqdm bar of several), it yields a message, not a fraction.
  */
 
 type Progress = Partial<JobProgress> | undefined;
@@ -66,3 +66,27 @@ export const parseQnaEvalProgress: ProgressParser = (line): Progress => {
   const match = /^Q(\d+): /.exec(line);
   return match ? { message: `question ${match[1]}` } : undefined;
 };
+
+/**
+ * Training progress for one job: `Epoch E:` bars (E counts from 0) against the job's
+ * `--num-epochs=N` give a fraction; everything else comes from {@link parseTrainProgress}.
+ */
+export const trainProgress: ProgressParserFactory = (job) => {
+  const epochsArg = job.args.find((a) => a.startsWith('--num-epochs='));
+  const epochs = epochsArg ? Number(epochsArg.slice('--num-epochs='.length)) : NaN;
+  return (line) => {
+    const parsed = parseTrainProgress(line);
+    const bar = /^Epoch (\d+):\s/.exec(line) ? tqdm.exec(line) : null;
+    if (!bar || !Number.isInteger(epochs) || epochs < 1) return parsed;
+    const epoch = Number(/^Epoch (\d+)/.exec(line)![1]);
+    // Never 1 before the run says it completed.
+    const fraction = Math.min(0.99, (epoch + Number(bar[2]) / Number(bar[3])) / epochs);
+    return { ...parsed, fraction };
+  };
+};
+
+/** Stateless parsers as the job service takes them: one per job, here always the same function. */
+export const generateProgress: ProgressParserFactory = () => parseGenerateProgress;
+export const serveProgress: ProgressParserFactory = () => parseServeProgress;
+export const convertProgress: ProgressParserFactory = () => parseConvertProgress;
+export const qnaEvalProgress: ProgressParserFactory = () => parseQnaEvalProgress;

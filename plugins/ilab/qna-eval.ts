@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { BackendError, InputError, UnavailableError, type JobRecord } from '../../core/plugin-api.js';
 import { gpuRequest, type IlabContext } from './context.js';
 import { confinePath } from './paths.js';
-import { parseQnaEvalProgress } from './progress.js';
+import { qnaEvalProgress } from './progress.js';
 
 export interface QnaEvalInput {
   modelPath: string;
@@ -48,7 +48,7 @@ export async function startQnaEval(ctx: IlabContext, { modelPath, yamlFile }: Qn
     args,
     labels: { ...ctx.baseLabels, model_path: model, yaml_file: yaml },
     gpus,
-    progress: parseQnaEvalProgress,
+    progress: qnaEvalProgress,
   });
 }
 

@@ -25,7 +25,7 @@ interface Refs {
 }
 
 /** Mutations that start ilab work. Each returns the job id; follow it with core's `job`, `jobUpdated`, `jobLog`. */
-export function addIlabMutations(builder: Builder, { api }: SchemaHelpers<IlabApi>, { IlabModelRef, IlabServedModelRef }: Refs): void {
+export function addIlabMutations(builder: Builder, { api, refs }: SchemaHelpers<IlabApi>, { IlabModelRef, IlabServedModelRef }: Refs): void {
   const IlabJobStarted = builder.objectRef<JobRecord>('IlabJobStarted').implement({
     description: 'A job the ilab plugin started. Follow it with `job(id)`, `jobUpdated(id)` and `jobLog(id)`.',
     fields: (t) => ({
@@ -33,6 +33,7 @@ export function addIlabMutations(builder: Builder, { api }: SchemaHelpers<IlabAp
       kind: t.exposeString('kind', { description: '`data-generate`, `train`, `pipeline`, `serve`, `qna-eval` or `convert`.' }),
       branch: t.string({ nullable: true, resolve: (j) => j.labels.branch ?? null }),
       mock: t.boolean({ description: 'Started in mock mode (the simulator, not ilab).', resolve: (j) => j.labels.mode === 'mock' }),
+      job: t.field({ type: refs.Job, description: 'The job itself, as `job(id)` shows it.', resolve: (j) => j }),
     }),
   });
 
@@ -40,6 +41,7 @@ export function addIlabMutations(builder: Builder, { api }: SchemaHelpers<IlabAp
   const IlabServeResult = builder.objectRef<ServeResult>('IlabServeResult').implement({
     fields: (t) => ({
       jobId: t.exposeID('jobId', { description: '`ml-…` (local) or the vLLM backend’s job (`v-…`).' }),
+      job: t.field({ type: refs.Job, nullable: true, resolve: (r, _args, ctx) => api(ctx).job(r.jobId) }),
       status: t.field({ type: ServeStatus, resolve: (r) => r.status }),
       backend: t.exposeString('backend'),
       servedModelName: t.exposeString('servedModelName'),
@@ -52,6 +54,7 @@ export function addIlabMutations(builder: Builder, { api }: SchemaHelpers<IlabAp
   const IlabQnaEvalResult = builder.objectRef<QnaEvalResult>('IlabQnaEvalResult').implement({
     fields: (t) => ({
       jobId: t.exposeID('jobId'),
+      job: t.field({ type: refs.Job, nullable: true, resolve: (r, _args, ctx) => api(ctx).job(r.jobId) }),
       outcome: t.field({ type: QnaOutcome, resolve: (r) => r.outcome }),
       output: t.exposeString('output', { description: 'What the container printed (`Q1: …` / `A1: …`), or why it failed.' }),
     }),

@@ -9,7 +9,7 @@ import { seedMockHome } from './mock/seed.js';
 import { createModelsCache, modelsRefreshedTopic, type ModelCacheState } from './models-cache.js';
 import { resolveIlabPaths } from './paths.js';
 import { resumePipeline, startPipeline, type PipelineInput } from './pipeline.js';
-import { parseConvertProgress, parseGenerateProgress, parseQnaEvalProgress, parseServeProgress, parseTrainProgress } from './progress.js';
+import { convertProgress, generateProgress, qnaEvalProgress, serveProgress, trainProgress } from './progress.js';
 import { runQnaEval, startQnaEval, type QnaEvalInput, type QnaEvalResult } from './qna-eval.js';
 import { IlabServing, type ServedModel, type ServedName, type ServeResult } from './serving.js';
 import { parseDataList, type IlabDataset, type IlabModel } from './tables.js';
@@ -39,6 +39,8 @@ export interface IlabApi {
   startQnaEval(input: QnaEvalInput): Promise<JobRecord>;
   runQnaEval(input: QnaEvalInput): Promise<QnaEvalResult>;
   convert(input: { modelDir: string }): Promise<JobRecord>;
+  /** A job of this plugin's, for payloads that carry a job id. */
+  job(id: string): Promise<JobRecord | null>;
 }
 
 /**
@@ -79,7 +81,7 @@ export async function createIlabService(services: PluginServices<IlabConfig>): P
   const serving = new IlabServing(ctx);
 
   // Jobs re-adopted after a restart get their parser by kind; pipelines continue where they were.
-  const parsers = { 'data-generate': parseGenerateProgress, train: parseTrainProgress, serve: parseServeProgress, convert: parseConvertProgress, 'qna-eval': parseQnaEvalProgress };
+  const parsers = { 'data-generate': generateProgress, train: trainProgress, serve: serveProgress, convert: convertProgress, 'qna-eval': qnaEvalProgress };
   for (const [kind, parser] of Object.entries(parsers)) services.jobs.registerProgressParser(kind, parser);
   services.jobs.registerGroupResumer('pipeline', (job) => resumePipeline(ctx, job));
   await cleanUpWorktrees(ctx);
@@ -106,6 +108,7 @@ export async function createIlabService(services: PluginServices<IlabConfig>): P
     startQnaEval: (input) => startQnaEval(ctx, input),
     runQnaEval: (input) => runQnaEval(ctx, input),
     convert: (input) => startConvert(ctx, input),
+    job: async (id) => (await ctx.jobs.get(id)) ?? null,
   };
 }
 

@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, UnavailableError, type JobRecord, type Se
 import { findCheckpoint } from './checkpoints.js';
 import { gpuRequest, type IlabContext } from './context.js';
 import { resolveModelPath } from './model-names.js';
-import { parseServeProgress } from './progress.js';
+import { serveProgress } from './progress.js';
 
 /** The two served names the InstructLab UI knows: the base model and the newest checkpoint. */
 export const servedNames = ['pre-train', 'post-train'] as const;
@@ -110,7 +110,9 @@ export class IlabServing {
       env: call.env,
       labels: { ...ctx.baseLabels, served_model_name: name, port: String(port), model_path: modelPath },
       gpus: gpuRequest(ctx, ctx.config.serveGpus),
-      progress: parseServeProgress,
+      progress: serveProgress,
+      // A model server runs until replaced: it must not take a slot training jobs queue for.
+      longRunning: true,
     });
     return { ...result, jobId: job.id, status: 'started' };
   }

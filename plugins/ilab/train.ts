@@ -3,7 +3,7 @@ import type { IlabConfig } from './config.js';
 import { gpuRequest, type IlabContext } from './context.js';
 import { findNewestTrainingData } from './datasets.js';
 import { resolveModelPath } from './model-names.js';
-import { parseTrainProgress } from './progress.js';
+import { trainProgress } from './progress.js';
 
 export interface TrainInput {
   modelName: string;
@@ -84,7 +84,7 @@ export async function startTrain(ctx: IlabContext, input: TrainInput): Promise<J
       // Go's `%v` of a string slice: the arguments space-joined inside brackets.
       logHeader: `[ILAB TRAIN COMMAND] ${call.display} [${args.join(' ')}]\n`,
       gpus,
-      progress: parseTrainProgress,
+      progress: trainProgress,
     });
   } catch (error) {
     throw new BackendError(`Failed to start train job: ${(error as Error).message}`, { cause: error });

@@ -15,7 +15,7 @@ export const jobsTestPlugin = definePlugin({
   id: 'jobs-test',
   version: '1.0.0',
   init: (services) => {
-    services.jobs.registerProgressParser('steps', stepProgress);
+    services.jobs.registerProgressParser('steps', () => stepProgress);
     return { jobs: services.jobs };
   },
   schema(builder, { api }) {
@@ -28,6 +28,7 @@ export const jobsTestPlugin = definePlugin({
           kind: t.arg.string(),
           gpuIndices: t.arg.intList(),
           parentId: t.arg.string(),
+          longRunning: t.arg.boolean(),
         },
         resolve: async (_root, args, ctx) => {
           const job = await api(ctx).jobs.start({
@@ -38,6 +39,7 @@ export const jobsTestPlugin = definePlugin({
             labels: { fixture: args.fixture },
             gpus: args.gpuIndices ? { indices: args.gpuIndices } : undefined,
             parentId: args.parentId ?? undefined,
+            longRunning: args.longRunning ?? undefined,
           });
           return job.id;
         },
