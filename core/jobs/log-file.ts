@@ -3,6 +3,8 @@ import { appendFile, open, rename, stat, writeFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 
 const block = 64 * 1024;
+// Followers read bigger chunks: fewer, larger events when a job writes fast.
+const followBlock = 512 * 1024;
 
 /**
  * The last `lines` lines of a file before byte `end` (default: its size), reading backwards in
@@ -92,10 +94,10 @@ export async function* followLines(path: string, { from, isFinished, signal, pol
     watcher = undefined; // fall back to polling
   }
   signal?.addEventListener('abort', poke, { once: true });
-  const buffer = Buffer.alloc(block);
+  const buffer = Buffer.alloc(followBlock);
   try {
     while (!signal?.aborted) {
-      const { bytesRead } = await handle.read(buffer, 0, block, offset);
+      const { bytesRead } = await handle.read(buffer, 0, followBlock, offset);
       if (bytesRead > 0) {
         offset += bytesRead;
         const text = carry + decoder.write(buffer.subarray(0, bytesRead));
@@ -122,7 +124,7 @@ export async function* followLines(path: string, { from, isFinished, signal, pol
       }
       if (await isFinished()) {
         // One more read: the writer may have appended between our read and its exit.
-        const { bytesRead: last } = await handle.read(buffer, 0, block, offset);
+        const { bytesRead: last } = await handle.read(buffer, 0, followBlock, offset);
         if (last > 0) continue;
         if (carry !== '') yield [carry];
         return;
