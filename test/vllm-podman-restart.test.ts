@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BackplaneError, definePlugin, type ServingBackend } from '../core/plugin-api.js';
@@ -47,6 +47,8 @@ describe.skipIf(!podmanTestsAvailable())('vllm-podman across a daemon restart', 
 
   afterAll(async () => {
     await bp?.stop();
+    // The second daemon reuses the first one's data dir, so stop() leaves it: remove it here.
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
     await env?.podman(['rm', '-f', '-t', '0', 'foreign']);
     const left = await env?.containers();
     await env?.cleanup();
