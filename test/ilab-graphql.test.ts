@@ -2,29 +2,15 @@ import { existsSync } from 'node:fs';
 import { readdir, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { definePlugin, type GpuInfo } from '../core/plugin-api.js';
+import { definePlugin } from '../core/plugin-api.js';
+import { idleGpu } from './helpers/test-gpus.js';
 import { ilabPlugin } from '../plugins/ilab/index.js';
 import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.js';
 import { goJson, goText, label, post, startIlabTestDaemon, waitForJob, waitForServerGone } from './fixtures/ilab/ilab-test-kit.js';
 import type { TestDaemon } from './helpers/test-daemon.js';
 import { waitFor } from './helpers/wait-for.js';
 
-/** Two idle GPUs, as the nvidia-smi plugin would report them. */
-const gpu = (index: number): GpuInfo => ({
-  index,
-  uuid: `GPU-${index}`,
-  name: 'Test GPU',
-  memoryTotalMiB: 81_920,
-  memoryUsedMiB: 1,
-  memoryFreeMiB: 81_919,
-  utilizationPercent: 0,
-  temperatureC: 30,
-  powerDrawW: 60,
-  powerLimitW: 400,
-  migMode: null,
-  processes: [],
-  sampledAt: new Date(),
-});
+const gpu = idleGpu;
 const testGpus = definePlugin({
   id: 'test-gpus',
   version: '1.0.0',

@@ -1,24 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { definePlugin, type GpuInfo } from '../core/plugin-api.js';
+import { definePlugin } from '../core/plugin-api.js';
 import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.js';
 import { createModelRoot, freePort, podmanTestsAvailable, startPodmanEnv, type PodmanEnv } from './helpers/podman-env.js';
+import { idleGpu } from './helpers/test-gpus.js';
 import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
 
-const gpu = (index: number): GpuInfo => ({
-  index,
-  uuid: `GPU-0000000${index}-aaaa-bbbb-cccc-dddddddddddd`,
-  name: 'NVIDIA A100-SXM4-80GB',
-  memoryTotalMiB: 81920,
-  memoryUsedMiB: 1,
-  memoryFreeMiB: 81919,
-  utilizationPercent: 0,
-  temperatureC: 30,
-  powerDrawW: 60,
-  powerLimitW: 400,
-  migMode: null,
-  processes: [],
-  sampledAt: new Date(),
-});
+const gpu = idleGpu;
 
 /** Two idle GPUs, as the nvidia-smi plugin would report them (this machine has none), and a way to hold one. */
 const fakeGpusPlugin = definePlugin({

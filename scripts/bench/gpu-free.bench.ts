@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { createFakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.js';
-import { startBareServer } from './lib/bare-server.js';
-import { report, runLoad } from './lib/load.js';
+import { compareWithBare } from './lib/compare.js';
 import { spawnBenchDaemon } from './lib/spawn-daemon.js';
 
 /**
@@ -15,19 +14,7 @@ try {
   const expected = '{"free_gpus":2,"total_gpus":4}\n';
   const ours = await (await fetch(`${daemon.url}/gpu-free`)).text();
   if (ours !== expected) throw new Error(`GET /gpu-free answered ${JSON.stringify(ours)}, expected ${JSON.stringify(expected)}`);
-  const bare = await startBareServer(expected);
-  try {
-    const options = { concurrency: 16, durationMs: 4000 };
-    await runLoad({ ...options, url: `${daemon.url}/gpu-free`, durationMs: 1000 }); // warm-up
-    await runLoad({ ...options, url: `${bare.url}/gpu-free`, durationMs: 1000 });
-    const a = await runLoad({ ...options, url: `${daemon.url}/gpu-free`, check: (status, body) => status === 200 && body.toString() === expected });
-    const b = await runLoad({ ...options, url: `${bare.url}/gpu-free` });
-    report('GET /gpu-free (ilab-ui, 4 GPUs)', { rps: a.rps, p50ms: a.p50ms, p99ms: a.p99ms, errors: a.errors });
-    report('  bare node:http, same bytes', { rps: b.rps, p50ms: b.p50ms, p99ms: b.p99ms });
-    report('  ratio (aim >= 0.5)', { rps_ratio: a.rps / b.rps, p99_ratio: b.p99ms / a.p99ms });
-  } finally {
-    await bare.stop();
-  }
+  await compareWithBare({ name: 'GET /gpu-free (ilab-ui, 4 GPUs)', daemonUrl: daemon.url, path: '/gpu-free' });
 } finally {
   await daemon.stop();
   await rm(daemon.dataDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { execa } from 'execa';
-import { startBareServer } from './lib/bare-server.js';
+import { compareWithBare } from './lib/compare.js';
 import { median, report, runLoad } from './lib/load.js';
 import { repoRoot, spawnBenchDaemon, type BenchDaemon } from './lib/spawn-daemon.js';
 
@@ -54,20 +54,7 @@ try {
   report('  refreshIlabModels (one ilab model list + parse)', { median_ms: median(refreshes) });
   report('  bare `ilab model list` process (simulator)', { median_ms: median(lists) });
 
-  const expected = await (await fetch(`${daemon.url}/models`)).text();
-  const bare = await startBareServer(expected);
-  try {
-    const options = { concurrency: 16, durationMs: 4000 };
-    await runLoad({ ...options, url: `${daemon.url}/models`, durationMs: 1000 }); // warm-up
-    await runLoad({ ...options, url: `${bare.url}/models`, durationMs: 1000 });
-    const a = await runLoad({ ...options, url: `${daemon.url}/models`, check: (status, body) => status === 200 && body.toString() === expected });
-    const b = await runLoad({ ...options, url: `${bare.url}/models` });
-    report('GET /models from the cache (ilab-ui, 4 models)', { rps: a.rps, p50ms: a.p50ms, p99ms: a.p99ms, errors: a.errors });
-    report('  bare node:http, same bytes', { rps: b.rps, p50ms: b.p50ms, p99ms: b.p99ms });
-    report('  ratio (aim >= 0.5)', { rps_ratio: a.rps / b.rps, p99_ratio: b.p99ms / a.p99ms });
-  } finally {
-    await bare.stop();
-  }
+  await compareWithBare({ name: 'GET /models from the cache (ilab-ui, 4 models)', daemonUrl: daemon.url, path: '/models' });
 } finally {
   await daemon.stop();
 }
