@@ -1,3 +1,4 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { configSchema } from '../core/config/schema.js';
@@ -64,6 +65,22 @@ describe('loading problems are config errors with the exact path', () => {
     await expect(resolve({ x: { module: './no/such/file.ts' } })).rejects.toThrow(/plugins\.x\.module: BP_ERR_PLUGIN_LOAD: cannot load/);
     await expect(resolve({ other: { module: examplePath } })).rejects.toThrow(/plugins\.other\.module: the module defines plugin 'hello', not 'other'/);
     await expect(resolve({ hello: { module: examplePath, heartbeatMs: -5, extra: 1 } })).rejects.toThrow(/plugins\.hello\.heartbeatMs: expected positive integer/);
+  });
+
+  test('a plugin published as an npm package loads by its name', async () => {
+    // A package in node_modules, as `npm install some-backplane-plugin` would leave it.
+    const dir = path.resolve('node_modules/@backplane-test/hello');
+    await mkdir(dir, { recursive: true });
+    try {
+      await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: '@backplane-test/hello', type: 'module', exports: './index.ts' }));
+      await writeFile(path.join(dir, 'index.ts'), `export { default } from ${JSON.stringify(examplePath)};\n`);
+      const [loaded] = await resolve({ hello: { module: '@backplane-test/hello', greeting: 'Yo' } });
+      expect(loaded.definition.id).toBe('hello');
+      expect(loaded.origin).toBe('@backplane-test/hello');
+      expect(loaded.config).toMatchObject({ greeting: 'Yo' });
+    } finally {
+      await rm(path.resolve('node_modules/@backplane-test'), { recursive: true, force: true });
+    }
   });
 
   test('a disabled plugin is not loaded', async () => {
