@@ -18,7 +18,7 @@ import { createAuthenticator, isLoopback } from './http/auth.js';
 import { createHttpApp } from './http/http-app.js';
 import { Metrics } from './http/metrics.js';
 import { coreOperations, coreRoutes, coreSchemaModules } from './core-modules.js';
-import { JobManager, jobTopic } from './jobs/job-manager.js';
+import { JobManager } from './jobs/job-manager.js';
 import { JobStore } from './jobs/job-store.js';
 import type { EnabledPlugin } from './kernel/load-plugins.js';
 import { orderPlugins } from './kernel/plugin-order.js';
@@ -275,4 +275,3 @@ function urlOf(address: AddressInfo): string {
   return `http://${host}:${address.port}`;
 }
 
-export { jobTopic };

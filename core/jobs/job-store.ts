@@ -1,4 +1,4 @@
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import type { SqlReader } from '../db/sql-reader.js';
 import { JobEntity, type JobRow } from './job-entity.js';
 import type { JobListFilter, JobRecord, JobStatus } from './job-service.js';
@@ -62,10 +62,6 @@ export class JobStore {
     const sql = `select ${columns} from bp_jobs ${clause} order by seq desc${limit === undefined ? '' : ` limit ${Math.floor(limit)}`}`;
     return (await this.#read(sql, params)).map(fromSql);
   }
-
-  async count(filter: JobListFilter = {}): Promise<number> {
-    return this.#fork().count(JobEntity, where(filter));
-  }
 }
 
 const columns = 'id, kind, plugin, status, command, args, cwd, pid, exit_code, signal, log_path, created_at, started_at, finished_at, parent_id, labels, progress, progress_message, failure_reason, gpus';
@@ -114,15 +110,6 @@ function fromSql(row: Record<string, unknown>): JobRecord {
     failureReason: str(row.failure_reason),
     gpus: json<number[]>(row.gpus, []),
   };
-}
-
-function where(filter: JobListFilter): FilterQuery<JobRow> {
-  const query: Record<string, unknown> = {};
-  if (filter.status) query.status = filter.status;
-  if (filter.plugin) query.plugin = filter.plugin;
-  if (filter.kind) query.kind = filter.kind;
-  if (filter.parentId) query.parentId = filter.parentId;
-  return query as FilterQuery<JobRow>;
 }
 
 export function toRecord(row: JobRow): JobRecord {
