@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, on the Node that npm put first on PATH.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const result = spawnSync(process.execPath, [tsx, path.join(root, 'core', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+// The CLI in this same process: Node ≥ 22.18 runs the TypeScript sources itself (type stripping).
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18) || !process.features?.typescript) {
+  process.stderr.write(
+    `backplane: needs Node.js 22.18 or newer (this is ${process.version}). On Linux x64 'npm ci' installs Node 24 ` +
+      `into node_modules/.bin, which every npm script uses; elsewhere install Node 22.18+ or 24 LTS.\n`,
+  );
+  process.exit(1);
+}
+await import('../core/main.ts');

@@ -1,7 +1,7 @@
-import type { CoreSchemaModule } from './graphql/build-schema.js';
-import { jobOperations, jobRoutes } from './jobs/job-routes.js';
-import { addJobSchema } from './jobs/job-schema.js';
-import type { RestRoute } from './rest/route.js';
+import type { CoreSchemaModule } from './graphql/build-schema.ts';
+import { jobOperations, jobRoutes } from './jobs/job-routes.ts';
+import { addJobSchema } from './jobs/job-schema.ts';
+import type { RestRoute } from './rest/route.ts';
 
 /** Core's own contributions to the schema and the REST layer, next to the plugins'. */
 export const coreSchemaModules: readonly CoreSchemaModule[] = [addJobSchema];

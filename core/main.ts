@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { printSchema } from 'graphql';
 import YAML from 'yaml';
-import { builtinPlugins } from '../plugins/index.js';
-import { helpText, parseCommand, UsageError } from './cli/args.js';
-import { ConfigError } from './config/config-error.js';
-import { loadConfig } from './config/load.js';
-import { BACKPLANE_VERSION, createDaemon } from './daemon.js';
-import { buildSchema } from './graphql/build-schema.js';
-import { coreSchemaModules } from './core-modules.js';
-import { resolvePlugins } from './kernel/load-plugins.js';
-import { orderPlugins } from './kernel/plugin-order.js';
-import { createLogger } from './services/logger-service.js';
+import { builtinPlugins } from '../plugins/index.ts';
+import { helpText, parseCommand, UsageError } from './cli/args.ts';
+import { ConfigError } from './config/config-error.ts';
+import { loadConfig } from './config/load.ts';
+import { BACKPLANE_VERSION, createDaemon } from './daemon.ts';
+import { buildSchema } from './graphql/build-schema.ts';
+import { coreSchemaModules } from './core-modules.ts';
+import { resolvePlugins } from './kernel/load-plugins.ts';
+import { orderPlugins } from './kernel/plugin-order.ts';
+import { createLogger } from './services/logger-service.ts';
 
 /** CLI entry: parse, load config, run the command, map failures to exit codes. */
 async function main(argv: readonly string[]): Promise<number> {

@@ -11,22 +11,22 @@
  */
 import type { EntitySchema } from '@mikro-orm/core';
 import type { z } from 'zod';
-import type { ApiScope } from './config/schema.js';
-import type { PluginMigration } from './db/migration.js';
-import type { ErrorCode } from './errors.js';
-import type { Builder, CoreSchemaRefs } from './graphql/builder.js';
-import type { GraphQLContext } from './graphql/context.js';
-import type { RestRoute } from './rest/route.js';
-import type { DatabaseService } from './services/db-service.js';
-import type { GpuService } from './services/gpu-service.js';
-import type { HttpClientService } from './services/http-service.js';
-import type { JobService } from './jobs/job-service.js';
-import type { LifecycleService, PluginStatusService } from './services/lifecycle-service.js';
-import type { Logger } from './services/logger-service.js';
-import type { ProcessService } from './services/process-service.js';
-import type { PubSubService } from './services/pubsub-service.js';
-import type { SchedulerService } from './services/scheduler-service.js';
-import type { ServingRegistry } from './services/serving-service.js';
+import type { ApiScope } from './config/schema.ts';
+import type { PluginMigration } from './db/migration.ts';
+import type { ErrorCode } from './errors.ts';
+import type { Builder, CoreSchemaRefs } from './graphql/builder.ts';
+import type { GraphQLContext } from './graphql/context.ts';
+import type { RestRoute } from './rest/route.ts';
+import type { DatabaseService } from './services/db-service.ts';
+import type { GpuService } from './services/gpu-service.ts';
+import type { HttpClientService } from './services/http-service.ts';
+import type { JobService } from './jobs/job-service.ts';
+import type { LifecycleService, PluginStatusService } from './services/lifecycle-service.ts';
+import type { Logger } from './services/logger-service.ts';
+import type { ProcessService } from './services/process-service.ts';
+import type { PubSubService } from './services/pubsub-service.ts';
+import type { SchedulerService } from './services/scheduler-service.ts';
+import type { ServingRegistry } from './services/serving-service.ts';
 
 /** The contract version this build of backplane implements. Plugins may state a range. */
 export const CONTRACT_VERSION = '1.0.0';
@@ -174,13 +174,13 @@ export function requireScope(scope: ApiScope): { backplaneScope: ApiScope } {
   return { backplaneScope: scope };
 }
 
-export type { ApiScope } from './config/schema.js';
+export type { ApiScope } from './config/schema.ts';
 /** Entity definitions for {@link PluginDefinition.entities}, so plugins need no direct MikroORM import. */
 export { defineEntity, p } from '@mikro-orm/core';
 export type { EntityManager, EntitySchema } from '@mikro-orm/core';
 /** The zod instance backplane validates with. */
 export { z } from 'zod';
-export type { PluginMigration, MigrationContext, SqlDialect } from './db/migration.js';
+export type { PluginMigration, MigrationContext, SqlDialect } from './db/migration.ts';
 export {
   BackplaneError,
   InputError,
@@ -191,23 +191,23 @@ export {
   TimeoutError,
   BackendError,
   type ErrorCode,
-} from './errors.js';
-export type { Builder, CoreSchemaRefs } from './graphql/builder.js';
+} from './errors.ts';
+export type { Builder, CoreSchemaRefs } from './graphql/builder.ts';
 /** Argument validators shared by every API: job-style ids, log tails, page sizes. */
-export { idArg, tailArg, firstArg, cursorArg } from './graphql/validators.js';
+export { idArg, tailArg, firstArg, cursorArg } from './graphql/validators.ts';
 /** Helpers for legacy wire formats (Go's json.Encoder, http.Error, RFC 3339 times). */
-export { encodeGoJson, sortedKeys } from './rest/go-json.js';
-export { goTextError } from './rest/go-replies.js';
-export { formatGoRfc3339 } from './rest/go-time.js';
-export type { AuthInfo, GraphQLContext } from './graphql/context.js';
-export type { RestRoute, RestRequest, RestReply, RestErrorReplies } from './rest/route.js';
-export type { DatabaseService } from './services/db-service.js';
-export type { GpuService, GpuInfo, GpuProcess, GpuLease, GpuLeaseHolder, GpuLeaseRequest, GpuInventorySource } from './services/gpu-service.js';
-export type { HttpClientService, ProbeResult } from './services/http-service.js';
-export type { JobService, JobSpec, JobGroupSpec, JobRecord, JobStatus, JobProgress, JobListFilter, ProgressParser, ProgressParserFactory } from './jobs/job-service.js';
-export type { LifecycleService, PluginStatusService, PluginStatus } from './services/lifecycle-service.js';
-export type { Logger, LogFields } from './services/logger-service.js';
-export type { ProcessService, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './services/process-service.js';
-export type { PubSubService } from './services/pubsub-service.js';
-export type { SchedulerService, ScheduleOptions, ScheduledTask } from './services/scheduler-service.js';
-export type { ServingRegistry, ServingBackend, ServingInstance, ServingStartSpec, ServingStatus } from './services/serving-service.js';
+export { encodeGoJson, sortedKeys } from './rest/go-json.ts';
+export { goTextError } from './rest/go-replies.ts';
+export { formatGoRfc3339 } from './rest/go-time.ts';
+export type { AuthInfo, GraphQLContext } from './graphql/context.ts';
+export type { RestRoute, RestRequest, RestReply, RestErrorReplies } from './rest/route.ts';
+export type { DatabaseService } from './services/db-service.ts';
+export type { GpuService, GpuInfo, GpuProcess, GpuLease, GpuLeaseHolder, GpuLeaseRequest, GpuInventorySource } from './services/gpu-service.ts';
+export type { HttpClientService, ProbeResult } from './services/http-service.ts';
+export type { JobService, JobSpec, JobGroupSpec, JobRecord, JobStatus, JobProgress, JobListFilter, ProgressParser, ProgressParserFactory } from './jobs/job-service.ts';
+export type { LifecycleService, PluginStatusService, PluginStatus } from './services/lifecycle-service.ts';
+export type { Logger, LogFields } from './services/logger-service.ts';
+export type { ProcessService, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './services/process-service.ts';
+export type { PubSubService } from './services/pubsub-service.ts';
+export type { SchedulerService, ScheduleOptions, ScheduledTask } from './services/scheduler-service.ts';
+export type { ServingRegistry, ServingBackend, ServingInstance, ServingStartSpec, ServingStatus } from './services/serving-service.ts';

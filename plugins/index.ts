@@ -1,7 +1,7 @@
-import type { PluginDefinition } from '../core/plugin-api.js';
-import { ilabPlugin } from './ilab/index.js';
-import { nvidiaSmiPlugin } from './nvidia-smi/index.js';
-import { vllmPodmanPlugin } from './vllm-podman/index.js';
+import type { PluginDefinition } from '../core/plugin-api.ts';
+import { ilabPlugin } from './ilab/index.ts';
+import { nvidiaSmiPlugin } from './nvidia-smi/index.ts';
+import { vllmPodmanPlugin } from './vllm-podman/index.ts';
 
 /**
  * The plugins that ship with backplane, enabled unless `plugins.<id>.enabled: false`.

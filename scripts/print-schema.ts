@@ -1,10 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { lexicographicSortSchema, printSchema } from 'graphql';
-import { coreSchemaModules } from '../core/core-modules.js';
-import { buildSchema } from '../core/graphql/build-schema.js';
-import { orderPlugins } from '../core/kernel/plugin-order.js';
-import { builtinPlugins } from '../plugins/index.js';
+import { coreSchemaModules } from '../core/core-modules.ts';
+import { buildSchema } from '../core/graphql/build-schema.ts';
+import { orderPlugins } from '../core/kernel/plugin-order.ts';
+import { builtinPlugins } from '../plugins/index.ts';
 
 /**
  * Writes schema/schema.graphql: the schema of core plus every built-in plugin, sorted.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger } from '../core/services/logger-service.js';
-import { jobsTestPlugin } from './helpers/jobs-test-plugin.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+import { createLogger } from '../core/services/logger-service.ts';
+import { jobsTestPlugin } from './helpers/jobs-test-plugin.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 const keys = { reader: 'r'.repeat(32), operator: 'o'.repeat(32), admin: 'a'.repeat(32) };
 

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { spawnDaemon } from './helpers/daemon-process.js';
+import { spawnDaemon } from './helpers/daemon-process.ts';
 
 const cli = (args: string[], env: Record<string, string> = {}) =>
-  execa(process.execPath, ['--import', 'tsx', 'core/main.ts', ...args], { reject: false, env: { ...env, BACKPLANE_DATA_DIR: dir }, extendEnv: true });
+  execa(process.execPath, ['core/main.ts', ...args], { reject: false, env: { ...env, BACKPLANE_DATA_DIR: dir }, extendEnv: true });
 
 let dir: string;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { definePlugin } from '../core/plugin-api.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+import { definePlugin } from '../core/plugin-api.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 const failing = definePlugin({
   id: 'failing',

@@ -1,9 +1,9 @@
 import { copyFile } from 'node:fs/promises';
 import { expect, test } from 'vitest';
-import { ilabPlugin } from '../plugins/ilab/index.js';
-import { createFakeIlab } from './fixtures/ilab/fake-ilab-env.js';
-import { get, goJson, goText, post, startIlabTestDaemon } from './fixtures/ilab/ilab-test-kit.js';
-import { waitFor } from './helpers/wait-for.js';
+import { ilabPlugin } from '../plugins/ilab/index.ts';
+import { createFakeIlab } from './fixtures/ilab/fake-ilab-env.ts';
+import { get, goJson, goText, post, startIlabTestDaemon } from './fixtures/ilab/ilab-test-kit.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 test('ilab missing: degraded, routes answer 500 with a clear message, and it recovers when ilab appears', async () => {
   const fake = await createFakeIlab();

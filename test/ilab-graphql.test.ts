@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { readdir, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { definePlugin } from '../core/plugin-api.js';
-import { idleGpu } from './helpers/test-gpus.js';
-import { ilabPlugin } from '../plugins/ilab/index.js';
-import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.js';
-import { goJson, goText, label, post, startIlabTestDaemon, waitForJob, waitForServerGone } from './fixtures/ilab/ilab-test-kit.js';
-import type { TestDaemon } from './helpers/test-daemon.js';
-import { waitFor } from './helpers/wait-for.js';
+import { definePlugin } from '../core/plugin-api.ts';
+import { idleGpu } from './helpers/test-gpus.ts';
+import { ilabPlugin } from '../plugins/ilab/index.ts';
+import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.ts';
+import { goJson, goText, label, post, startIlabTestDaemon, waitForJob, waitForServerGone } from './fixtures/ilab/ilab-test-kit.ts';
+import type { TestDaemon } from './helpers/test-daemon.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const gpu = idleGpu;
 const testGpus = definePlugin({

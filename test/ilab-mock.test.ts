@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { ilabPlugin } from '../plugins/ilab/index.js';
-import { freePort } from './fixtures/ilab/fake-ilab-env.js';
-import { get, getJob, label, post, startIlabTestDaemon, waitForJob, waitForServerGone, waitForServing } from './fixtures/ilab/ilab-test-kit.js';
-import type { TestDaemon } from './helpers/test-daemon.js';
+import { ilabPlugin } from '../plugins/ilab/index.ts';
+import { freePort } from './fixtures/ilab/fake-ilab-env.ts';
+import { get, getJob, label, post, startIlabTestDaemon, waitForJob, waitForServerGone, waitForServing } from './fixtures/ilab/ilab-test-kit.ts';
+import type { TestDaemon } from './helpers/test-daemon.ts';
 
 let bp: TestDaemon;
 let latestPort: number;

@@ -1,11 +1,11 @@
 import { mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ilabPlugin } from '../plugins/ilab/index.js';
-import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.js';
-import { get, getJob, goJson, goText, label, post, startIlabTestDaemon, waitForJob, waitForServerGone, waitForServing } from './fixtures/ilab/ilab-test-kit.js';
-import type { TestDaemon } from './helpers/test-daemon.js';
-import { waitFor } from './helpers/wait-for.js';
+import { ilabPlugin } from '../plugins/ilab/index.ts';
+import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.ts';
+import { get, getJob, goJson, goText, label, post, startIlabTestDaemon, waitForJob, waitForServerGone, waitForServing } from './fixtures/ilab/ilab-test-kit.ts';
+import type { TestDaemon } from './helpers/test-daemon.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 let fake: FakeIlab;
 let bp: TestDaemon;

@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.js';
-import { spawnDaemon, type DaemonProcess } from './helpers/daemon-process.js';
-import { waitFor } from './helpers/wait-for.js';
+import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.ts';
+import { spawnDaemon, type DaemonProcess } from './helpers/daemon-process.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const running: DaemonProcess[] = [];
 const groups: number[] = [];

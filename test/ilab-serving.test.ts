@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { definePlugin, type ServingInstance, type ServingStartSpec } from '../core/plugin-api.js';
-import { ilabPlugin } from '../plugins/ilab/index.js';
-import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.js';
-import { goJson, goText, post, startIlabTestDaemon } from './fixtures/ilab/ilab-test-kit.js';
-import type { TestDaemon } from './helpers/test-daemon.js';
+import { definePlugin, type ServingInstance, type ServingStartSpec } from '../core/plugin-api.ts';
+import { ilabPlugin } from '../plugins/ilab/index.ts';
+import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.ts';
+import { goJson, goText, post, startIlabTestDaemon } from './fixtures/ilab/ilab-test-kit.ts';
+import type { TestDaemon } from './helpers/test-daemon.ts';
 
 /** A serving backend with id `vllm`, as the vllm-podman plugin registers one, kept in memory. */
 function fakeVllm() {

@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ilabPlugin } from '../plugins/ilab/index.js';
-import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.js';
-import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.js';
-import { podmanTestsAvailable, startPodmanEnv, waitFor, type PodmanEnv } from './helpers/podman-env.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+import { ilabPlugin } from '../plugins/ilab/index.ts';
+import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.ts';
+import { createFakeIlab, type FakeIlab } from './fixtures/ilab/fake-ilab-env.ts';
+import { podmanTestsAvailable, startPodmanEnv, waitFor, type PodmanEnv } from './helpers/podman-env.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 /**
  * The InstructLab UI's serving flow end to end, the way its Next.js proxies call it: ilab's

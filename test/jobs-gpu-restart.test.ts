@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { createFakeNvidiaSmi, type FakeNvidiaSmi } from './fixtures/nvidia-smi/fake-nvidia-smi.js';
-import { spawnDaemon, type DaemonProcess } from './helpers/daemon-process.js';
-import { waitFor } from './helpers/wait-for.js';
+import { createFakeNvidiaSmi, type FakeNvidiaSmi } from './fixtures/nvidia-smi/fake-nvidia-smi.ts';
+import { spawnDaemon, type DaemonProcess } from './helpers/daemon-process.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const running: DaemonProcess[] = [];
 let dataDir: string;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { jobsTestPlugin } from './helpers/jobs-test-plugin.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+import { jobsTestPlugin } from './helpers/jobs-test-plugin.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 let bp: TestDaemon;
 beforeAll(async () => {

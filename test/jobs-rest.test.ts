@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { jobsTestPlugin } from './helpers/jobs-test-plugin.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
-import { waitFor } from './helpers/wait-for.js';
+import { jobsTestPlugin } from './helpers/jobs-test-plugin.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 let bp: TestDaemon;
 beforeAll(async () => {

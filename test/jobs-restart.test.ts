@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { groupAlive } from '../core/jobs/proc-stat.js';
-import { spawnDaemon, type DaemonProcess } from './helpers/daemon-process.js';
-import { waitFor } from './helpers/wait-for.js';
+import { groupAlive } from '../core/jobs/proc-stat.ts';
+import { spawnDaemon, type DaemonProcess } from './helpers/daemon-process.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const plugin = { 'jobs-test': { module: path.resolve('test/helpers/jobs-test-plugin.ts') } };
 const running: DaemonProcess[] = [];

@@ -1,9 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { groupAlive } from '../core/jobs/proc-stat.js';
-import { jobsTestPlugin } from './helpers/jobs-test-plugin.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
-import { waitFor } from './helpers/wait-for.js';
+import { groupAlive } from '../core/jobs/proc-stat.ts';
+import { jobsTestPlugin } from './helpers/jobs-test-plugin.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const jobFields = 'id status exitCode signal failureReason pid progress progressMessage logPath startedAt finishedAt';
 

@@ -2,13 +2,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { groupAlive } from '../core/jobs/proc-stat.js';
-import { definePlugin, type JobRecord, type JobService } from '../core/plugin-api.js';
-import { nvidiaSmiPlugin } from '../plugins/nvidia-smi/index.js';
-import { createFakeNvidiaSmi, type FakeNvidiaSmi } from './fixtures/nvidia-smi/fake-nvidia-smi.js';
-import { fixturesDir } from './helpers/fixtures.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
-import { waitFor } from './helpers/wait-for.js';
+import { groupAlive } from '../core/jobs/proc-stat.ts';
+import { definePlugin, type JobRecord, type JobService } from '../core/plugin-api.ts';
+import { nvidiaSmiPlugin } from '../plugins/nvidia-smi/index.ts';
+import { createFakeNvidiaSmi, type FakeNvidiaSmi } from './fixtures/nvidia-smi/fake-nvidia-smi.ts';
+import { fixturesDir } from './helpers/fixtures.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const gpuJob = path.join(fixturesDir, 'nvidia-smi', 'gpu-job');
 

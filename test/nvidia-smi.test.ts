@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ConfigError } from '../core/config/config-error.js';
-import { nvidiaSmiPlugin } from '../plugins/nvidia-smi/index.js';
-import { createFakeNvidiaSmi, type FakeNvidiaSmi } from './fixtures/nvidia-smi/fake-nvidia-smi.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
-import { waitFor } from './helpers/wait-for.js';
+import { ConfigError } from '../core/config/config-error.ts';
+import { nvidiaSmiPlugin } from '../plugins/nvidia-smi/index.ts';
+import { createFakeNvidiaSmi, type FakeNvidiaSmi } from './fixtures/nvidia-smi/fake-nvidia-smi.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const noDriver = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.";
 const gpuFields = 'index uuid name memoryTotalMiB memoryUsedMiB memoryFreeMiB utilizationPercent temperatureC powerDrawW powerLimitW migMode free processes { pid usedMemoryMiB processName } lease { id }';

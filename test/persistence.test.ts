@@ -2,14 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { collectTables } from '../core/db/core-tables.js';
-import { openDatabase } from '../core/db/orm.js';
-import { createLogger } from '../core/services/logger-service.js';
-import { builtinPlugins } from '../plugins/index.js';
-import { jobsTestPlugin } from './helpers/jobs-test-plugin.js';
-import { findPostgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
-import { startTestDaemon } from './helpers/test-daemon.js';
-import { waitFor } from './helpers/wait-for.js';
+import { collectTables } from '../core/db/core-tables.ts';
+import { openDatabase } from '../core/db/orm.ts';
+import { createLogger } from '../core/services/logger-service.ts';
+import { builtinPlugins } from '../plugins/index.ts';
+import { jobsTestPlugin } from './helpers/jobs-test-plugin.ts';
+import { findPostgresBin, startPostgres, type TestPostgres } from './helpers/postgres.ts';
+import { startTestDaemon } from './helpers/test-daemon.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const logger = createLogger({ level: 'silent' });
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { orderPlugins } from '../core/kernel/plugin-order.js';
-import { definePlugin, UnavailableError, type PluginDefinition } from '../core/plugin-api.js';
-import { startTestDaemon } from './helpers/test-daemon.js';
+import { orderPlugins } from '../core/kernel/plugin-order.ts';
+import { definePlugin, UnavailableError, type PluginDefinition } from '../core/plugin-api.ts';
+import { startTestDaemon } from './helpers/test-daemon.ts';
 
 /** A plugin that records its init and stop in `events`. */
 function recorder(id: string, events: string[], extra: Partial<PluginDefinition<any, any>> = {}) {
@@ -192,7 +192,7 @@ describe('stop', () => {
 
 describe('manifest checks', () => {
   test('a plugin written for another contract major is refused at load', async () => {
-    const { validateManifest } = await import('../core/kernel/plugin-order.js');
+    const { validateManifest } = await import('../core/kernel/plugin-order.ts');
     expect(() => validateManifest({ id: 'old', version: '1.0.0', contract: '^2' }, 'test')).toThrow(/BP_ERR_PLUGIN_CONTRACT/);
     expect(() => validateManifest({ id: 'Bad_Id', version: '1.0.0' }, 'test')).toThrow(/BP_ERR_PLUGIN_INVALID/);
     expect(() => validateManifest({ id: 'ok', version: 'one' }, 'test')).toThrow(/version must be semver/);

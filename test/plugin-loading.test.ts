@@ -1,10 +1,10 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { configSchema } from '../core/config/schema.js';
-import { resolvePlugins } from '../core/kernel/load-plugins.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
-import { waitFor } from './helpers/wait-for.js';
+import { configSchema } from '../core/config/schema.ts';
+import { resolvePlugins } from '../core/kernel/load-plugins.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const examplePath = path.resolve('examples/hello-plugin/index.ts');
 

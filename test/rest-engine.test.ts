@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { definePlugin } from '../core/plugin-api.js';
-import { restTestPlugin } from './helpers/rest-test-plugin.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+import { definePlugin } from '../core/plugin-api.ts';
+import { restTestPlugin } from './helpers/rest-test-plugin.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 describe('REST compatibility engine', () => {
   let bp: TestDaemon;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 // No podman needed: the plugin is pointed at an executable that does not exist.
 let bp: TestDaemon;

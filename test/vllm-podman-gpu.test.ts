@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { definePlugin } from '../core/plugin-api.js';
-import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.js';
-import { createModelRoot, freePort, podmanTestsAvailable, startPodmanEnv, type PodmanEnv } from './helpers/podman-env.js';
-import { idleGpu } from './helpers/test-gpus.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+import { definePlugin } from '../core/plugin-api.ts';
+import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.ts';
+import { createModelRoot, freePort, podmanTestsAvailable, startPodmanEnv, type PodmanEnv } from './helpers/podman-env.ts';
+import { idleGpu } from './helpers/test-gpus.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 const gpu = idleGpu;
 

@@ -1,10 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { BackplaneError, definePlugin, type ServingBackend } from '../core/plugin-api.js';
-import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.js';
-import { createModelRoot, defaultVllmImage, freePort, podmanTestsAvailable, startPodmanEnv, waitFor, type PodmanEnv } from './helpers/podman-env.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+import { BackplaneError, definePlugin, type ServingBackend } from '../core/plugin-api.ts';
+import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.ts';
+import { createModelRoot, defaultVllmImage, freePort, podmanTestsAvailable, startPodmanEnv, waitFor, type PodmanEnv } from './helpers/podman-env.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 /** Calls the `vllm` serving backend the way the ilab plugin will, and reports what it got. */
 const servingCallerPlugin = definePlugin({

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.js';
-import { createModelRoot, freePort, podmanTestsAvailable, startPodmanEnv, waitFor, type PodmanEnv } from './helpers/podman-env.js';
-import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.js';
+import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.ts';
+import { createModelRoot, freePort, podmanTestsAvailable, startPodmanEnv, waitFor, type PodmanEnv } from './helpers/podman-env.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 // Real podman, real containers: the fake vLLM server runs inside an image built by podman-env.
 const serverFields = 'name status message port modelPath jobId containerId gpus args exitCode';

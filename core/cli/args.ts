@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { ConfigFlags } from '../config/load.js';
+import type { ConfigFlags } from '../config/load.ts';
 
 export type Command = { name: 'serve' | 'config-check' | 'help' | 'version' | 'schema-print'; flags: ConfigFlags };
 

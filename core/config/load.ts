@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ConfigError } from './config-error.js';
-import { formatIssues } from './format-issues.js';
-import { configSchema, type BackplaneConfig } from './schema.js';
+import { ConfigError } from './config-error.ts';
+import { formatIssues } from './format-issues.ts';
+import { configSchema, type BackplaneConfig } from './schema.ts';
 
 /** Values given on the command line; they win over everything else. */
 export interface ConfigFlags {

@@ -1,8 +1,8 @@
 import type { EntitySchema } from '@mikro-orm/core';
-import { GpuLeaseEntity, gpuLeaseMigrations } from '../gpus/gpu-lease-entity.js';
-import { JobEntity, jobMigrations } from '../jobs/job-entity.js';
-import type { PluginDefinition } from '../plugin-api.js';
-import type { PluginMigration } from './migration.js';
+import { GpuLeaseEntity, gpuLeaseMigrations } from '../gpus/gpu-lease-entity.ts';
+import { JobEntity, jobMigrations } from '../jobs/job-entity.ts';
+import type { PluginDefinition } from '../plugin-api.ts';
+import type { PluginMigration } from './migration.ts';
 
 /** Core's own tables, then each plugin's, in boot order: what the database is opened with. */
 export function collectTables(plugins: readonly PluginDefinition<any, any>[]): { entities: EntitySchema[]; migrations: { owner: string; migration: PluginMigration }[] } {

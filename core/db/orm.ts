@@ -2,8 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { EntitySchema, MigrationObject } from '@mikro-orm/core';
 import { Migration, Migrator } from '@mikro-orm/migrations';
-import type { Logger } from '../services/logger-service.js';
-import type { PluginMigration, SqlDialect } from './migration.js';
+import type { Logger } from '../services/logger-service.ts';
+import type { PluginMigration, SqlDialect } from './migration.ts';
 
 /** The ORM handle the daemon owns; plugins only see forked EntityManagers. */
 export interface Database {

@@ -1,4 +1,4 @@
-import type { Database } from './orm.js';
+import type { Database } from './orm.ts';
 
 /** Runs a read-only SQL statement with `?` parameters and returns plain rows. */
 export type SqlReader = (sql: string, params?: readonly unknown[]) => Promise<Record<string, unknown>[]>;

@@ -1,5 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import type { PluginMigration } from '../db/migration.js';
+import type { PluginMigration } from '../db/migration.ts';
 
 /** A GPU lease, kept so a restarted daemon knows which GPUs its jobs and servers still hold. */
 export const GpuLeaseEntity = defineEntity({

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
-import { ConflictError, InputError, TimeoutError, UnavailableError } from '../errors.js';
-import type { GpuInfo, GpuInventorySource, GpuLease, GpuLeaseHolder, GpuLeaseRequest, GpuService } from '../services/gpu-service.js';
-import type { Logger } from '../services/logger-service.js';
-import { GpuLeaseEntity, type GpuLeaseRow } from './gpu-lease-entity.js';
+import { ConflictError, InputError, TimeoutError, UnavailableError } from '../errors.ts';
+import type { GpuInfo, GpuInventorySource, GpuLease, GpuLeaseHolder, GpuLeaseRequest, GpuService } from '../services/gpu-service.ts';
+import type { Logger } from '../services/logger-service.ts';
+import { GpuLeaseEntity, type GpuLeaseRow } from './gpu-lease-entity.ts';
 
 interface Waiter {
   request: GpuLeaseRequest;

@@ -1,8 +1,8 @@
 import { assertValidSchema, type GraphQLSchema } from 'graphql';
-import { describeError, KernelError } from '../errors.js';
-import type { PluginDefinition } from '../plugin-api.js';
-import { createBuilder, type Builder, type CoreSchemaRefs } from './builder.js';
-import { addCoreSchema } from './core-schema.js';
+import { describeError, KernelError } from '../errors.ts';
+import type { PluginDefinition } from '../plugin-api.ts';
+import { createBuilder, type Builder, type CoreSchemaRefs } from './builder.ts';
+import { addCoreSchema } from './core-schema.ts';
 
 /** A piece of core's own schema (jobs, …); it may hand out types plugins can use. */
 export type CoreSchemaModule = (builder: Builder) => Partial<CoreSchemaRefs> | void;

@@ -2,9 +2,9 @@ import SchemaBuilder, { type ObjectRef } from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ZodPlugin from '@pothos/plugin-zod';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
-import { formatIssues } from '../config/format-issues.js';
-import type { JobRecord } from '../jobs/job-service.js';
-import type { GraphQLContext } from './context.js';
+import { formatIssues } from '../config/format-issues.ts';
+import type { JobRecord } from '../jobs/job-service.ts';
+import type { GraphQLContext } from './context.ts';
 
 /** The Pothos type configuration shared by core and every plugin. */
 export interface BackplaneSchemaTypes {

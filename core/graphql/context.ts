@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { ApiScope } from '../config/schema.js';
+import type { ApiScope } from '../config/schema.ts';
 
 /** Who is calling. With no API keys configured (loopback only) the caller holds every scope. */
 export interface AuthInfo {
@@ -17,13 +17,13 @@ export interface PluginRuntimeLookup {
 export interface DaemonInfo {
   version: string;
   startedAt: Date;
-  plugins(): import('../kernel/plugin-host.js').PluginState[];
+  plugins(): import('../kernel/plugin-host.ts').PluginState[];
 }
 
 /** Core services core's own resolvers use (plugins get theirs through init). */
 export interface CoreServices {
-  jobs: import('../jobs/job-manager.js').JobManager;
-  gpus: import('../services/gpu-service.js').GpuService;
+  jobs: import('../jobs/job-manager.ts').JobManager;
+  gpus: import('../services/gpu-service.ts').GpuService;
 }
 
 /** Built once per GraphQL operation (HTTP, SSE, WebSocket or REST route). */

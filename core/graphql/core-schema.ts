@@ -1,5 +1,5 @@
-import type { PluginState } from '../kernel/plugin-host.js';
-import type { Builder } from './builder.js';
+import type { PluginState } from '../kernel/plugin-host.ts';
+import type { Builder } from './builder.ts';
 
 /** Core fields: the plugin list and daemon facts. */
 export function addCoreSchema(builder: Builder): void {

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { BodyTooLargeError, readBody } from '../http/read-body.js';
-import type { GraphQLContext } from './context.js';
-import type { ServerContext } from './yoga.js';
+import { BodyTooLargeError, readBody } from '../http/read-body.ts';
+import type { GraphQLContext } from './context.ts';
+import type { ServerContext } from './yoga.ts';
 
 interface CachedDocument {
   document: DocumentNode;

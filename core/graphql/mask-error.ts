@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
-import { BackplaneError } from '../errors.js';
-import type { Logger } from '../services/logger-service.js';
+import { BackplaneError } from '../errors.ts';
+import type { Logger } from '../services/logger-service.ts';
 
 /**
  * Expected errors reach the client with `extensions.code`; everything else becomes

@@ -1,5 +1,5 @@
 import { Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
-import type { ApiScope } from '../config/schema.js';
+import type { ApiScope } from '../config/schema.ts';
 
 const rank: Record<ApiScope, number> = { read: 1, operate: 2, admin: 3 };
 

@@ -1,7 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
-import type { GraphQLContext } from './context.js';
-import { hasScope, requiredScope } from './required-scope.js';
+import type { GraphQLContext } from './context.ts';
+import { hasScope, requiredScope } from './required-scope.ts';
 
 /**
  * Envelop plugin: refuses an operation whose root fields need a scope the caller's API key does

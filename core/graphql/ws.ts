@@ -3,9 +3,9 @@ import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Authenticator } from '../http/auth.js';
-import type { AuthInfo, GraphQLContext } from './context.js';
-import type { ServerContext } from './yoga.js';
+import type { Authenticator } from '../http/auth.ts';
+import type { AuthInfo, GraphQLContext } from './context.ts';
+import type { ServerContext } from './yoga.ts';
 
 /**
  * graphql-ws on the same `/graphql` path. Operations run through yoga's enveloped pipeline, so

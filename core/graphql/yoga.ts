@@ -1,9 +1,9 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
-import type { Logger } from '../services/logger-service.js';
-import type { AuthInfo, GraphQLContext } from './context.js';
-import { createMaskError } from './mask-error.js';
-import { useScopes } from './use-scopes.js';
+import type { Logger } from '../services/logger-service.ts';
+import type { AuthInfo, GraphQLContext } from './context.ts';
+import { createMaskError } from './mask-error.ts';
+import { useScopes } from './use-scopes.ts';
 
 /** What the HTTP layer passes along with each request. */
 export interface ServerContext {

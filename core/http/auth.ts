@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { apiScopes, type ApiKeyConfig, type ApiScope } from '../config/schema.js';
-import { ConfigError } from '../config/config-error.js';
-import type { AuthInfo } from '../graphql/context.js';
+import { apiScopes, type ApiKeyConfig, type ApiScope } from '../config/schema.ts';
+import { ConfigError } from '../config/config-error.ts';
+import type { AuthInfo } from '../graphql/context.ts';
 
 /** Turns request headers into the caller's identity. */
 export interface Authenticator {

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
-import type { GraphQLContext } from '../graphql/context.js';
-import type { ServerContext } from '../graphql/yoga.js';
-import type { PluginState } from '../kernel/plugin-host.js';
-import type { RestRequestContext } from '../rest/rest-handler.js';
-import type { Logger } from '../services/logger-service.js';
-import type { Authenticator } from './auth.js';
-import { applyCors } from './cors.js';
-import type { Metrics } from './metrics.js';
+import type { GraphQLContext } from '../graphql/context.ts';
+import type { ServerContext } from '../graphql/yoga.ts';
+import type { PluginState } from '../kernel/plugin-host.ts';
+import type { RestRequestContext } from '../rest/rest-handler.ts';
+import type { Logger } from '../services/logger-service.ts';
+import type { Authenticator } from './auth.ts';
+import { applyCors } from './cors.ts';
+import type { Metrics } from './metrics.ts';
 
 type RestHandler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RestRequestContext) => Promise<boolean>;
 

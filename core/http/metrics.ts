@@ -1,4 +1,4 @@
-import type { PluginState } from '../kernel/plugin-host.js';
+import type { PluginState } from '../kernel/plugin-host.ts';
 
 const buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 
 export class BodyTooLargeError extends Error {
-  constructor(readonly limit: number) {
+  readonly limit: number;
+  constructor(limit: number) {
     super(`request body exceeds ${limit} bytes`);
+    this.limit = limit;
     this.name = 'BodyTooLargeError';
   }
 }

@@ -1,5 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import type { PluginMigration } from '../db/migration.js';
+import type { PluginMigration } from '../db/migration.ts';
 
 /** One job row. `seq` is the id's nanosecond stamp: unique, and the newest-first sort key. */
 export const JobEntity = defineEntity({

@@ -1,10 +1,10 @@
-import { InputError, NotFoundError } from '../errors.js';
-import { sortedKeys } from '../rest/go-json.js';
-import { goTextError } from '../rest/go-replies.js';
-import { formatGoRfc3339 } from '../rest/go-time.js';
-import type { RestRoute } from '../rest/route.js';
-import type { LegacyJobListQuery, LegacyJobLogQuery, LegacyJobStatusQuery } from '../../schema/generated/graphql.js';
-import type { JobStatus } from './job-service.js';
+import { InputError, NotFoundError } from '../errors.ts';
+import { sortedKeys } from '../rest/go-json.ts';
+import { goTextError } from '../rest/go-replies.ts';
+import { formatGoRfc3339 } from '../rest/go-time.ts';
+import type { RestRoute } from '../rest/route.ts';
+import type { LegacyJobListQuery, LegacyJobLogQuery, LegacyJobStatusQuery } from '../../schema/generated/graphql.ts';
+import type { JobStatus } from './job-service.ts';
 
 /** The legacy API knows three words: a queued job is `running` to it, a cancelled one `failed`. */
 export function legacyJobStatus(status: JobStatus | string): 'running' | 'finished' | 'failed' {

@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
-import { InputError, NotFoundError } from '../errors.js';
-import type { Builder, CoreSchemaRefs } from '../graphql/builder.js';
-import { cursorArg, firstArg, idArg, tailArg } from '../graphql/validators.js';
-import { jobTopic } from './job-manager.js';
-import { terminalJobStatuses, type JobRecord } from './job-service.js';
-import { followLines, readTail, splitLines } from './log-file.js';
+import { InputError, NotFoundError } from '../errors.ts';
+import type { Builder, CoreSchemaRefs } from '../graphql/builder.ts';
+import { cursorArg, firstArg, idArg, tailArg } from '../graphql/validators.ts';
+import { jobTopic } from './job-manager.ts';
+import { terminalJobStatuses, type JobRecord } from './job-service.ts';
+import { followLines, readTail, splitLines } from './log-file.ts';
 
 /** A batch of log lines: one event per read, not per line, so fast writers stream cheaply. */
 interface JobLogChunk {
@@ -155,7 +155,7 @@ function cursorOf(job: JobRecord): string {
   return job.id.slice(job.id.lastIndexOf('-') + 1);
 }
 
-async function* watchJobs(ctx: import('../graphql/context.js').GraphQLContext, id: string | undefined): AsyncGenerator<JobRecord> {
+async function* watchJobs(ctx: import('../graphql/context.ts').GraphQLContext, id: string | undefined): AsyncGenerator<JobRecord> {
   const updates = ctx.subscribe<JobRecord>(jobTopic);
   try {
     if (id !== undefined) {
@@ -174,7 +174,7 @@ async function* watchJobs(ctx: import('../graphql/context.js').GraphQLContext, i
   }
 }
 
-async function* streamLog(ctx: import('../graphql/context.js').GraphQLContext, id: string, tail: number): AsyncGenerator<JobLogChunk> {
+async function* streamLog(ctx: import('../graphql/context.ts').GraphQLContext, id: string, tail: number): AsyncGenerator<JobLogChunk> {
   const job = await ctx.core.jobs.get(id);
   if (!job) throw new NotFoundError(`Job not found: ${id}`);
   const { text, end } = await readTail(job.logPath, tail);

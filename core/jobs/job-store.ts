@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { SqlReader } from '../db/sql-reader.js';
-import { JobEntity, type JobRow } from './job-entity.js';
-import type { JobListFilter, JobRecord, JobStatus } from './job-service.js';
+import type { SqlReader } from '../db/sql-reader.ts';
+import { JobEntity, type JobRow } from './job-entity.ts';
+import type { JobListFilter, JobRecord, JobStatus } from './job-service.ts';
 
 /** The columns a caller may change after insert. */
 export type JobPatch = Partial<Omit<JobRow, 'id' | 'seq' | 'createdAt'>>;

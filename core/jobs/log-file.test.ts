@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { afterAll, expect, test } from 'vitest';
-import { appendCapped, readTail, splitLines } from './log-file.js';
+import { appendCapped, readTail, splitLines } from './log-file.ts';
 
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError } from '../config/config-error.js';
-import { formatIssues } from '../config/format-issues.js';
-import type { BackplaneConfig } from '../config/schema.js';
-import { describeError, KernelError } from '../errors.js';
-import type { PluginDefinition } from '../plugin-api.js';
-import { validateManifest } from './plugin-order.js';
+import { ConfigError } from '../config/config-error.ts';
+import { formatIssues } from '../config/format-issues.ts';
+import type { BackplaneConfig } from '../config/schema.ts';
+import { describeError, KernelError } from '../errors.ts';
+import type { PluginDefinition } from '../plugin-api.ts';
+import { validateManifest } from './plugin-order.ts';
 
 /** An enabled plugin with its validated config section. */
 export interface EnabledPlugin {

@@ -1,8 +1,8 @@
-import { describeError, isBackplaneError, KernelError, UnavailableError } from '../errors.js';
-import type { PluginDefinition, PluginServices } from '../plugin-api.js';
-import type { PluginStatus, ShutdownHook } from '../services/lifecycle-service.js';
-import type { Logger } from '../services/logger-service.js';
-import { withTimeout } from '../util/with-timeout.js';
+import { describeError, isBackplaneError, KernelError, UnavailableError } from '../errors.ts';
+import type { PluginDefinition, PluginServices } from '../plugin-api.ts';
+import type { PluginStatus, ShutdownHook } from '../services/lifecycle-service.ts';
+import type { Logger } from '../services/logger-service.ts';
+import { withTimeout } from '../util/with-timeout.ts';
 
 /** What `Query.plugins` shows. */
 export interface PluginState {

@@ -1,6 +1,6 @@
-import { KernelError } from '../errors.js';
-import { CONTRACT_VERSION, type PluginDefinition } from '../plugin-api.js';
-import { satisfiesRange } from './semver-range.js';
+import { KernelError } from '../errors.ts';
+import { CONTRACT_VERSION, type PluginDefinition } from '../plugin-api.ts';
+import { satisfiesRange } from './semver-range.ts';
 
 const idPattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 

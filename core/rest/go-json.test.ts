@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { encodeGoJson, sortedKeys } from './go-json.js';
-import { formatGoRfc3339 } from './go-time.js';
+import { encodeGoJson, sortedKeys } from './go-json.ts';
+import { formatGoRfc3339 } from './go-time.ts';
 
 test('encodes like Go json.Encoder', () => {
   expect(encodeGoJson({ a: '<b> & c' })).toBe('{"a":"\\u003cb\\u003e \\u0026 c"}\n');

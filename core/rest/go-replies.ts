@@ -1,4 +1,4 @@
-import type { RestReply } from './route.js';
+import type { RestReply } from './route.ts';
 
 /**
  * A reply as Go's `http.Error` writes it: `text/plain; charset=utf-8`, `nosniff`, and the message

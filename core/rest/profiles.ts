@@ -1,7 +1,7 @@
-import { httpStatusByCode, type ErrorCode } from '../errors.js';
-import { encodeGoJson } from './go-json.js';
-import { goTextError } from './go-replies.js';
-import type { RestReply } from './route.js';
+import { httpStatusByCode, type ErrorCode } from '../errors.ts';
+import { encodeGoJson } from './go-json.ts';
+import { goTextError } from './go-replies.ts';
+import type { RestReply } from './route.ts';
 
 /**
  * How one legacy API behaves on the wire, apart from its routes: JSON encoding, error bodies,

@@ -1,13 +1,13 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DocumentNode, ExecutionResult } from 'graphql';
-import { BackplaneError, httpStatusByCode, InputError, type ErrorCode } from '../errors.js';
-import type { AuthInfo } from '../graphql/context.js';
-import { BodyTooLargeError, readBody } from '../http/read-body.js';
-import type { Logger } from '../services/logger-service.js';
-import type { RestProfile } from './profiles.js';
-import type { HttpMethod, RestReply, RestRequest, RestRoute } from './route.js';
-import type { CompiledRoute, RestListenerPlan } from './route-table.js';
+import { BackplaneError, httpStatusByCode, InputError, type ErrorCode } from '../errors.ts';
+import type { AuthInfo } from '../graphql/context.ts';
+import { BodyTooLargeError, readBody } from '../http/read-body.ts';
+import type { Logger } from '../services/logger-service.ts';
+import type { RestProfile } from './profiles.ts';
+import type { HttpMethod, RestReply, RestRequest, RestRoute } from './route.ts';
+import type { CompiledRoute, RestListenerPlan } from './route-table.ts';
 
 /** Runs a validated operation through the GraphQL pipeline (auth scopes, masking). */
 export type OperationExecutor = (args: { document: DocumentNode; variables: Record<string, unknown>; auth: AuthInfo; requestId: string }) => Promise<ExecutionResult>;

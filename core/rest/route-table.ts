@@ -1,10 +1,10 @@
 import { Kind, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RestProfileConfig } from '../config/schema.js';
-import { KernelError } from '../errors.js';
-import type { RestProfile } from './profiles.js';
-import type { RestRoute } from './route.js';
+import type { RestProfileConfig } from '../config/schema.ts';
+import { KernelError } from '../errors.ts';
+import type { RestProfile } from './profiles.ts';
+import type { RestRoute } from './route.ts';
 
 /** A route ready to match and run. */
 export interface CompiledRoute {

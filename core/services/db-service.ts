@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { SqlDialect } from '../db/migration.js';
+import type { SqlDialect } from '../db/migration.ts';
 
 /**
  * Access to the daemon's database. There is no shared EntityManager: every request, scheduled

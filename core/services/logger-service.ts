@@ -1,4 +1,4 @@
-import type { LogLevel } from '../config/schema.js';
+import type { LogLevel } from '../config/schema.ts';
 
 /** Structured fields attached to a log line. Values are JSON-serialised. */
 export type LogFields = Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { createProcessService } from './process-service.js';
+import { createProcessService } from './process-service.ts';
 
 const processes = () => createProcessService({ signal: new AbortController().signal });
 

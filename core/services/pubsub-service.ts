@@ -1,4 +1,4 @@
-import { AsyncQueue } from '../util/async-queue.js';
+import { AsyncQueue } from '../util/async-queue.ts';
 
 /**
  * Topic-based publish/subscribe for live updates (subscriptions). Plugin-scoped instances

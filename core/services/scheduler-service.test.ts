@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { createLogger } from './logger-service.js';
-import { createScheduler } from './scheduler-service.js';
+import { createLogger } from './logger-service.ts';
+import { createScheduler } from './scheduler-service.ts';
 
 const logger = createLogger({ level: 'silent' });
 const noDb = () => {

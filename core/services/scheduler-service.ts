@@ -1,7 +1,7 @@
 import cron, { type ScheduledTask as CronTask } from 'node-cron';
 import type { EntityManager } from '@mikro-orm/core';
-import { describeError } from '../errors.js';
-import type { Logger } from './logger-service.js';
+import { describeError } from '../errors.ts';
+import type { Logger } from './logger-service.ts';
 
 /** What a scheduled run receives. */
 export interface ScheduledRunContext {

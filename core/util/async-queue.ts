@@ -11,11 +11,10 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   #error: unknown;
   #onReturn: (() => void) | undefined;
   dropped = 0;
+  readonly capacity: number;
 
-  constructor(
-    readonly capacity = 10_000,
-    onReturn?: () => void,
-  ) {
+  constructor(capacity = 10_000, onReturn?: () => void) {
+    this.capacity = capacity;
     this.#onReturn = onReturn;
   }
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { findCheckpoint, listCheckpoints, pickLatestCheckpoint, type IlabCheckpoint } from './checkpoints.js';
+import { findCheckpoint, listCheckpoints, pickLatestCheckpoint, type IlabCheckpoint } from './checkpoints.ts';
 
 const at = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 0, minutes));
 const ckpt = (name: string, minutes: number): IlabCheckpoint => ({ name, path: `/c/${name}`, samples: /^samples_(\d+)$/.test(name) ? Number(name.slice(8)) : null, modifiedAt: at(minutes) });

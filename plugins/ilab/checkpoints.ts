@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BackendError, InputError, NotFoundError } from '../../core/plugin-api.js';
-import { confinePath } from './paths.js';
+import { BackendError, InputError, NotFoundError } from '../../core/plugin-api.ts';
+import { confinePath } from './paths.ts';
 
 /** A checkpoint directory under `checkpoints/hf_format`. */
 export interface IlabCheckpoint {

@@ -1,9 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { formatIssues } from '../../core/config/format-issues.js';
-import { ilabConfigSchema } from './config.js';
-import { resolveIlabPaths } from './paths.js';
+import { formatIssues } from '../../core/config/format-issues.ts';
+import { ilabConfigSchema } from './config.ts';
+import { resolveIlabPaths } from './paths.ts';
 
 test('defaults follow ilab’s XDG layout under the home directory', () => {
   const config = ilabConfigSchema.parse({});

@@ -1,4 +1,4 @@
-import { z } from '../../core/plugin-api.js';
+import { z } from '../../core/plugin-api.ts';
 
 const positiveInt = z.number({ error: 'expected positive integer' }).int('expected positive integer').positive('expected positive integer');
 const port = z.number({ error: 'expected integer port 1-65535' }).int('expected integer port 1-65535').min(1, 'expected integer port 1-65535').max(65535, 'expected integer port 1-65535');

@@ -1,9 +1,9 @@
-import type { GpuService, HttpClientService, JobService, Logger, ProcessService, ServingRegistry } from '../../core/plugin-api.js';
-import type { IlabConfig } from './config.js';
-import type { IlabCli } from './ilab-cli.js';
-import type { ModelsCache } from './models-cache.js';
-import type { IlabPaths } from './paths.js';
-import type { Taxonomy } from './taxonomy.js';
+import type { GpuService, HttpClientService, JobService, Logger, ProcessService, ServingRegistry } from '../../core/plugin-api.ts';
+import type { IlabConfig } from './config.ts';
+import type { IlabCli } from './ilab-cli.ts';
+import type { ModelsCache } from './models-cache.ts';
+import type { IlabPaths } from './paths.ts';
+import type { Taxonomy } from './taxonomy.ts';
 
 /** What the plugin's domain functions share: config, resolved paths and core services. */
 export interface IlabContext {

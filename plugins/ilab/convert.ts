@@ -1,7 +1,7 @@
-import { BackendError, InputError, NotAllowedError, NotFoundError, type JobRecord } from '../../core/plugin-api.js';
-import type { IlabContext } from './context.js';
-import { confinePath } from './paths.js';
-import { convertProgress } from './progress.js';
+import { BackendError, InputError, NotAllowedError, NotFoundError, type JobRecord } from '../../core/plugin-api.ts';
+import type { IlabContext } from './context.ts';
+import { confinePath } from './paths.ts';
+import { convertProgress } from './progress.ts';
 
 export const convertDisabledMessage = 'Model conversion is disabled: `ilab model convert` (MLX) runs on macOS only; set plugins.ilab.convert.enabled to allow it';
 

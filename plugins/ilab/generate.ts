@@ -1,7 +1,7 @@
-import type { JobRecord } from '../../core/plugin-api.js';
-import { removeWorktreeWhenDone, type IlabContext } from './context.js';
-import { generateProgress } from './progress.js';
-import type { Worktree } from './taxonomy.js';
+import type { JobRecord } from '../../core/plugin-api.ts';
+import { removeWorktreeWhenDone, type IlabContext } from './context.ts';
+import { generateProgress } from './progress.ts';
+import type { Worktree } from './taxonomy.ts';
 
 export interface GenerateInput {
   /** Generate from this branch of the taxonomy (in a private worktree); the repository as it is otherwise. */

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { UnavailableError, type PluginServices, type RunResult } from '../../core/plugin-api.js';
-import type { IlabConfig } from './config.js';
-import type { IlabPaths } from './paths.js';
+import { UnavailableError, type PluginServices, type RunResult } from '../../core/plugin-api.ts';
+import type { IlabConfig } from './config.ts';
+import type { IlabPaths } from './paths.ts';
 
 /** How to start ilab (or the simulator) for one command. */
 export interface IlabInvocation {

@@ -1,8 +1,8 @@
-import { definePlugin } from '../../core/plugin-api.js';
-import { ilabConfigSchema } from './config.js';
-import { ilabOperations, ilabRoutes } from './rest.js';
-import { addIlabSchema } from './schema.js';
-import { createIlabService } from './service.js';
+import { definePlugin } from '../../core/plugin-api.ts';
+import { ilabConfigSchema } from './config.ts';
+import { ilabOperations, ilabRoutes } from './rest.ts';
+import { addIlabSchema } from './schema.ts';
+import { createIlabService } from './service.ts';
 
 /**
  * InstructLab: models, datasets, checkpoints, data generation, training, generate-then-train

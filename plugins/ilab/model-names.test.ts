@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { resolveModelPath } from './model-names.js';
-import { sanitizeModelName } from './train.js';
+import { resolveModelPath } from './model-names.ts';
+import { sanitizeModelName } from './train.ts';
 
 let models: string;
 let checkpoints: string;

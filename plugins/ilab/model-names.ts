@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { InputError, NotFoundError } from '../../core/plugin-api.js';
-import { confinePath } from './paths.js';
-import type { IlabModel } from './tables.js';
+import { InputError, NotFoundError } from '../../core/plugin-api.ts';
+import { confinePath } from './paths.ts';
+import type { IlabModel } from './tables.ts';
 
 /**
  * Finds the directory or file of a model named as the UI names it: a name from `ilab model list`

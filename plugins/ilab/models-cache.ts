@@ -1,6 +1,6 @@
-import { BackendError, BackplaneError, type PubSubService, type ScheduledTask, type SchedulerService } from '../../core/plugin-api.js';
-import type { IlabCli } from './ilab-cli.js';
-import { parseModelList, type IlabModel } from './tables.js';
+import { BackendError, BackplaneError, type PubSubService, type ScheduledTask, type SchedulerService } from '../../core/plugin-api.ts';
+import type { IlabCli } from './ilab-cli.ts';
+import { parseModelList, type IlabModel } from './tables.ts';
 
 /** What the cache holds and how old it is. */
 export interface ModelCacheState {

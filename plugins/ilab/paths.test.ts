@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { confinePath, isWithin } from './paths.js';
+import { confinePath, isWithin } from './paths.ts';
 
 let root: string;
 let outside: string;

@@ -1,8 +1,8 @@
 import { realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError, NotFoundError } from '../../core/plugin-api.js';
-import type { IlabConfig } from './config.js';
+import { InputError, NotFoundError } from '../../core/plugin-api.ts';
+import type { IlabConfig } from './config.ts';
 
 /** Every directory the plugin reads or writes, absolute. */
 export interface IlabPaths {

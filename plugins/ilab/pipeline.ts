@@ -1,7 +1,7 @@
-import type { JobRecord } from '../../core/plugin-api.js';
-import type { IlabContext } from './context.js';
-import { startGenerate } from './generate.js';
-import { checkTrainInput, sanitizeModelName, startTrain } from './train.js';
+import type { JobRecord } from '../../core/plugin-api.ts';
+import type { IlabContext } from './context.ts';
+import { startGenerate } from './generate.ts';
+import { checkTrainInput, sanitizeModelName, startTrain } from './train.ts';
 
 export interface PipelineInput {
   modelName: string;

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { progressLines } from '../../core/jobs/progress-lines.js';
-import { parseConvertProgress, parseGenerateProgress, parseQnaEvalProgress, parseServeProgress, parseTrainProgress } from './progress.js';
+import { progressLines } from '../../core/jobs/progress-lines.ts';
+import { parseConvertProgress, parseGenerateProgress, parseQnaEvalProgress, parseServeProgress, parseTrainProgress } from './progress.ts';
 
 /** What the job service does before calling a parser: colours off, `\r` frames split. */
 const feed = (parser: (line: string) => unknown, raw: string) => progressLines(raw.split('\n')).map(parser).filter((p) => p !== undefined);
@@ -74,7 +74,7 @@ test('model convert and qna-eval', () => {
 });
 
 test('training progress combines the epoch bar with the job\'s --num-epochs', async () => {
-  const { trainProgress } = await import('./progress.js');
+  const { trainProgress } = await import('./progress.ts');
   const parse = trainProgress({ args: ['model', 'train', '--num-epochs=2'] } as never);
   expect(parse('Epoch 0:  50%|█████     | 25/50 [00:41<04:58,  6.78s/it]')?.fraction).toBeCloseTo(0.25);
   expect(parse('Epoch 1:  50%|█████     | 25/50 [00:41<04:58,  6.78s/it]')?.fraction).toBeCloseTo(0.75);

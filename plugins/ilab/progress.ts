@@ -1,4 +1,4 @@
-import type { JobProgress, ProgressParser, ProgressParserFactory } from '../../core/plugin-api.js';
+import type { JobProgress, ProgressParser, ProgressParserFactory } from '../../core/plugin-api.ts';
 
 /**
  * Progress parsers for ilab's own output (see docs/ilab.md). The job service hands each one line

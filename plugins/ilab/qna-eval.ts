@@ -1,8 +1,8 @@
 import { open, stat } from 'node:fs/promises';
-import { BackendError, InputError, UnavailableError, type JobRecord } from '../../core/plugin-api.js';
-import { gpuRequest, type IlabContext } from './context.js';
-import { confinePath } from './paths.js';
-import { qnaEvalProgress } from './progress.js';
+import { BackendError, InputError, UnavailableError, type JobRecord } from '../../core/plugin-api.ts';
+import { gpuRequest, type IlabContext } from './context.ts';
+import { confinePath } from './paths.ts';
+import { qnaEvalProgress } from './progress.ts';
 
 export interface QnaEvalInput {
   modelPath: string;

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { decodeGoBody } from './rest-body.js';
+import { decodeGoBody } from './rest-body.ts';
 
 const fields = { modelName: 'string', epochs: 'int' } as const;
 

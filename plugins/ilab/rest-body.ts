@@ -1,4 +1,4 @@
-import { InputError } from '../../core/plugin-api.js';
+import { InputError } from '../../core/plugin-api.ts';
 
 /** How a Go struct field is typed: `string` or `*int`. */
 export type GoFieldKind = 'string' | 'int';

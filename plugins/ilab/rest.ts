@@ -1,6 +1,6 @@
-import { goTextError, InputError, sortedKeys, type RestReply, type RestRequest, type RestRoute } from '../../core/plugin-api.js';
-import { noLatestCheckpoint } from './checkpoints.js';
-import { decodeGoBody } from './rest-body.js';
+import { goTextError, InputError, sortedKeys, type RestReply, type RestRequest, type RestRoute } from '../../core/plugin-api.ts';
+import { noLatestCheckpoint } from './checkpoints.ts';
+import { decodeGoBody } from './rest-body.ts';
 import type {
   IlabLegacyCheckpointsQuery,
   IlabLegacyConvertMutation,
@@ -13,7 +13,7 @@ import type {
   IlabLegacyServeFieldsFragment,
   IlabLegacyServeLatestMutation,
   IlabLegacyTrainMutation,
-} from '../../schema/generated/graphql.js';
+} from '../../schema/generated/graphql.ts';
 
 /** The operations behind the routes below. */
 export const ilabOperations = new URL('../../schema/operations/ilab.graphql', import.meta.url);

@@ -1,8 +1,8 @@
-import { z, type Builder, type JobRecord, type SchemaHelpers } from '../../core/plugin-api.js';
-import type { QnaEvalResult } from './qna-eval.js';
-import type { IlabApi } from './service.js';
-import { servedNames, type ServedModel, type ServedName, type ServeResult } from './serving.js';
-import type { IlabModel } from './tables.js';
+import { z, type Builder, type JobRecord, type SchemaHelpers } from '../../core/plugin-api.ts';
+import type { QnaEvalResult } from './qna-eval.ts';
+import type { IlabApi } from './service.ts';
+import { servedNames, type ServedModel, type ServedName, type ServeResult } from './serving.ts';
+import type { IlabModel } from './tables.ts';
 
 const modelName = z.string().min(1, 'expected a model name').max(4096, 'expected at most 4096 characters');
 const branchName = z

@@ -1,10 +1,10 @@
-import type { Builder, SchemaHelpers } from '../../core/plugin-api.js';
-import type { IlabCheckpoint } from './checkpoints.js';
-import type { ModelCacheState } from './models-cache.js';
-import { addIlabMutations } from './schema-mutations.js';
-import type { IlabApi } from './service.js';
-import type { ServedModel } from './serving.js';
-import type { IlabDataset, IlabModel } from './tables.js';
+import type { Builder, SchemaHelpers } from '../../core/plugin-api.ts';
+import type { IlabCheckpoint } from './checkpoints.ts';
+import type { ModelCacheState } from './models-cache.ts';
+import { addIlabMutations } from './schema-mutations.ts';
+import type { IlabApi } from './service.ts';
+import type { ServedModel } from './serving.ts';
+import type { IlabDataset, IlabModel } from './tables.ts';
 
 /** The ilab plugin's types, queries and subscription. Pure: builds with no ilab installed. */
 export function addIlabSchema(builder: Builder, helpers: SchemaHelpers<IlabApi>): void {

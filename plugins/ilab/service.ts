@@ -1,20 +1,20 @@
-import { BackendError, UnavailableError, type JobRecord, type PluginServices } from '../../core/plugin-api.js';
-import { listCheckpoints, pickLatestCheckpoint, type IlabCheckpoint } from './checkpoints.js';
-import type { IlabConfig } from './config.js';
-import { removeWorktreeWhenDone, type IlabContext } from './context.js';
-import { startConvert } from './convert.js';
-import { startGenerate } from './generate.js';
-import { createIlabCli, mockModeMessage } from './ilab-cli.js';
-import { seedMockHome } from './mock/seed.js';
-import { createModelsCache, modelsRefreshedTopic, type ModelCacheState } from './models-cache.js';
-import { resolveIlabPaths } from './paths.js';
-import { resumePipeline, startPipeline, type PipelineInput } from './pipeline.js';
-import { convertProgress, generateProgress, qnaEvalProgress, serveProgress, trainProgress } from './progress.js';
-import { runQnaEval, startQnaEval, type QnaEvalInput, type QnaEvalResult } from './qna-eval.js';
-import { IlabServing, type ServedModel, type ServedName, type ServeResult } from './serving.js';
-import { parseDataList, type IlabDataset, type IlabModel } from './tables.js';
-import { Taxonomy } from './taxonomy.js';
-import { startTrain, type TrainInput } from './train.js';
+import { BackendError, UnavailableError, type JobRecord, type PluginServices } from '../../core/plugin-api.ts';
+import { listCheckpoints, pickLatestCheckpoint, type IlabCheckpoint } from './checkpoints.ts';
+import type { IlabConfig } from './config.ts';
+import { removeWorktreeWhenDone, type IlabContext } from './context.ts';
+import { startConvert } from './convert.ts';
+import { startGenerate } from './generate.ts';
+import { createIlabCli, mockModeMessage } from './ilab-cli.ts';
+import { seedMockHome } from './mock/seed.ts';
+import { createModelsCache, modelsRefreshedTopic, type ModelCacheState } from './models-cache.ts';
+import { resolveIlabPaths } from './paths.ts';
+import { resumePipeline, startPipeline, type PipelineInput } from './pipeline.ts';
+import { convertProgress, generateProgress, qnaEvalProgress, serveProgress, trainProgress } from './progress.ts';
+import { runQnaEval, startQnaEval, type QnaEvalInput, type QnaEvalResult } from './qna-eval.ts';
+import { IlabServing, type ServedModel, type ServedName, type ServeResult } from './serving.ts';
+import { parseDataList, type IlabDataset, type IlabModel } from './tables.ts';
+import { Taxonomy } from './taxonomy.ts';
+import { startTrain, type TrainInput } from './train.ts';
 
 /** The plugin's runtime API: what resolvers reach through `api(ctx)`. */
 export interface IlabApi {

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { ConflictError, NotFoundError, UnavailableError, type JobRecord, type ServingBackend, type ServingStatus } from '../../core/plugin-api.js';
-import { findCheckpoint } from './checkpoints.js';
-import { gpuRequest, type IlabContext } from './context.js';
-import { resolveModelPath } from './model-names.js';
-import { serveProgress } from './progress.js';
+import { ConflictError, NotFoundError, UnavailableError, type JobRecord, type ServingBackend, type ServingStatus } from '../../core/plugin-api.ts';
+import { findCheckpoint } from './checkpoints.ts';
+import { gpuRequest, type IlabContext } from './context.ts';
+import { resolveModelPath } from './model-names.ts';
+import { serveProgress } from './progress.ts';
 
 /** The two served names the InstructLab UI knows: the base model and the newest checkpoint. */
 export const servedNames = ['pre-train', 'post-train'] as const;

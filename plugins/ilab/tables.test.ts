@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { parseDataList, parseModelList, parseTables } from './tables.js';
+import { parseDataList, parseModelList, parseTables } from './tables.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/ilab/${name}`, import.meta.url), 'utf8');
 

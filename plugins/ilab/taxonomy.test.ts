@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createProcessService } from '../../core/services/process-service.js';
-import { Taxonomy } from './taxonomy.js';
+import { createProcessService } from '../../core/services/process-service.ts';
+import { Taxonomy } from './taxonomy.ts';
 
 let base: string;
 let taxonomy: Taxonomy;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { BackendError, InputError, UnavailableError, type ProcessService, type RunResult } from '../../core/plugin-api.js';
+import { BackendError, InputError, UnavailableError, type ProcessService, type RunResult } from '../../core/plugin-api.ts';
 
 /** A detached checkout of one commit of the taxonomy, private to one job. */
 export interface Worktree {

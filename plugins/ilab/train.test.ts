@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { ilabConfigSchema } from './config.js';
-import { findNewestTrainingData } from './datasets.js';
-import { buildTrainArgs } from './train.js';
+import { ilabConfigSchema } from './config.ts';
+import { findNewestTrainingData } from './datasets.ts';
+import { buildTrainArgs } from './train.ts';
 
 const args = (config: Record<string, unknown>, epochs: number | null = 5) =>
   buildTrainArgs(ilabConfigSchema.parse(config), { modelPath: '/m/granite', dataPath: '/d/run/knowledge_train_msgs_x.jsonl', epochs });

@@ -1,9 +1,9 @@
-import { BackendError, type JobRecord } from '../../core/plugin-api.js';
-import type { IlabConfig } from './config.js';
-import { gpuRequest, type IlabContext } from './context.js';
-import { findNewestTrainingData } from './datasets.js';
-import { resolveModelPath } from './model-names.js';
-import { trainProgress } from './progress.js';
+import { BackendError, type JobRecord } from '../../core/plugin-api.ts';
+import type { IlabConfig } from './config.ts';
+import { gpuRequest, type IlabContext } from './context.ts';
+import { findNewestTrainingData } from './datasets.ts';
+import { resolveModelPath } from './model-names.ts';
+import { trainProgress } from './progress.ts';
 
 export interface TrainInput {
   modelName: string;

@@ -1,4 +1,4 @@
-import { z } from '../../core/plugin-api.js';
+import { z } from '../../core/plugin-api.ts';
 
 const int = (min: number, max: number) => z.number({ error: `expected an integer from ${min} to ${max}` }).int(`expected an integer from ${min} to ${max}`).min(min, `expected an integer from ${min} to ${max}`).max(max, `expected an integer from ${min} to ${max}`);
 

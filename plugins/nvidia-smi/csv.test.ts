@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { attachProcesses, isSentinel, NvidiaSmiFormatError, parseComputeApps, parseGpuRows, parseNumber, parseText, splitCsvLine } from './csv.js';
+import { attachProcesses, isSentinel, NvidiaSmiFormatError, parseComputeApps, parseGpuRows, parseNumber, parseText, splitCsvLine } from './csv.ts';
 
 // Rows in the column order of gpuQueryFields:
 // index, uuid, pci.bus_id, memory.total, memory.used, memory.free, utilization.gpu, temperature.gpu, power.draw, power.limit, mig.mode.current, name

@@ -1,4 +1,4 @@
-import type { GpuInfo, GpuProcess } from '../../core/plugin-api.js';
+import type { GpuInfo, GpuProcess } from '../../core/plugin-api.ts';
 
 /**
  * The `--query-gpu` fields, in the order the parser reads them. `name` comes last so a product

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import type { GpuInfo } from '../../core/plugin-api.js';
-import { GpuHistory } from './history.js';
+import type { GpuInfo } from '../../core/plugin-api.ts';
+import { GpuHistory } from './history.ts';
 
 function gpu(uuid: string, at: number, used: number | null, processes = 0): GpuInfo {
   return {

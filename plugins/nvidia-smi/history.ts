@@ -1,4 +1,4 @@
-import type { GpuInfo } from '../../core/plugin-api.js';
+import type { GpuInfo } from '../../core/plugin-api.ts';
 
 /** One GPU's reading at one sample, for charts. */
 export interface GpuSample {

@@ -1,8 +1,8 @@
-import { definePlugin } from '../../core/plugin-api.js';
-import { nvidiaSmiConfigSchema } from './config.js';
-import { gpuFreeRoute } from './rest.js';
-import { addNvidiaSmiSchema } from './schema.js';
-import { startNvidiaSmi, type NvidiaSmiApi } from './service.js';
+import { definePlugin } from '../../core/plugin-api.ts';
+import { nvidiaSmiConfigSchema } from './config.ts';
+import { gpuFreeRoute } from './rest.ts';
+import { addNvidiaSmiSchema } from './schema.ts';
+import { startNvidiaSmi, type NvidiaSmiApi } from './service.ts';
 
 /**
  * GPU inventory, live usage and history from nvidia-smi; the gpu service's inventory source, so

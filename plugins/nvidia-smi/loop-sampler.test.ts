@@ -1,10 +1,10 @@
 import { afterEach, expect, test } from 'vitest';
-import { createLogger } from '../../core/services/logger-service.js';
-import { createProcessService } from '../../core/services/process-service.js';
-import type { GpuInfo } from '../../core/plugin-api.js';
-import { createFakeNvidiaSmi, loadScenario, type FakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.js';
-import { waitFor } from '../../test/helpers/wait-for.js';
-import { LoopSampler } from './loop-sampler.js';
+import { createLogger } from '../../core/services/logger-service.ts';
+import { createProcessService } from '../../core/services/process-service.ts';
+import type { GpuInfo } from '../../core/plugin-api.ts';
+import { createFakeNvidiaSmi, loadScenario, type FakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.ts';
+import { waitFor } from '../../test/helpers/wait-for.ts';
+import { LoopSampler } from './loop-sampler.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

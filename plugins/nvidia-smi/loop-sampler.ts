@@ -1,7 +1,7 @@
-import type { GpuInfo, Logger, ProcessService } from '../../core/plugin-api.js';
-import { attachProcesses, computeAppFields, gpuQueryFields, parseComputeAppRow, parseGpuRow, splitCsvLine, type ComputeAppRow, type GpuRow } from './csv.js';
-import { buildQueryArgs, describeFailure } from './nvidia-smi.js';
-import { startLoopProcess, type LoopExit, type LoopProcess } from './nvidia-smi-loop.js';
+import type { GpuInfo, Logger, ProcessService } from '../../core/plugin-api.ts';
+import { attachProcesses, computeAppFields, gpuQueryFields, parseComputeAppRow, parseGpuRow, splitCsvLine, type ComputeAppRow, type GpuRow } from './csv.ts';
+import { buildQueryArgs, describeFailure } from './nvidia-smi.ts';
+import { startLoopProcess, type LoopExit, type LoopProcess } from './nvidia-smi-loop.ts';
 
 export interface LoopSamplerOptions {
   bin: string;

@@ -1,4 +1,4 @@
-import type { ProcessService } from '../../core/plugin-api.js';
+import type { ProcessService } from '../../core/plugin-api.ts';
 
 /** How a long-lived nvidia-smi ended. */
 export interface LoopExit {

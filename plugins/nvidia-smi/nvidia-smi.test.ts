@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createProcessService } from '../../core/services/process-service.js';
-import { createFakeNvidiaSmi, loadScenario, type FakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.js';
-import { buildQueryArgs, createNvidiaSmiRunner, describeFailure } from './nvidia-smi.js';
+import { createProcessService } from '../../core/services/process-service.ts';
+import { createFakeNvidiaSmi, loadScenario, type FakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.ts';
+import { buildQueryArgs, createNvidiaSmiRunner, describeFailure } from './nvidia-smi.ts';
 
 const noDriver = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.";
 

@@ -1,5 +1,5 @@
-import { UnavailableError, type GpuInfo, type ProcessService } from '../../core/plugin-api.js';
-import { attachProcesses, computeAppFields, gpuQueryFields, NvidiaSmiFormatError, parseComputeApps, parseGpuRows } from './csv.js';
+import { UnavailableError, type GpuInfo, type ProcessService } from '../../core/plugin-api.ts';
+import { attachProcesses, computeAppFields, gpuQueryFields, NvidiaSmiFormatError, parseComputeApps, parseGpuRows } from './csv.ts';
 
 /** What nvidia-smi is asked: the GPUs, or the compute processes on them. */
 export type NvidiaSmiQuery = 'gpus' | 'compute-apps';

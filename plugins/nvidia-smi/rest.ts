@@ -1,4 +1,4 @@
-import type { RestReply, RestRoute } from '../../core/plugin-api.js';
+import type { RestReply, RestRoute } from '../../core/plugin-api.ts';
 
 /** The legacy server's `http.Error` for a failed nvidia-smi: text/plain, message and newline. */
 const failedReply = (): RestReply => ({

@@ -1,6 +1,6 @@
-import { requireScope, z, type Builder, type GpuInfo, type GpuLease, type SchemaHelpers } from '../../core/plugin-api.js';
-import type { GpuSample } from './history.js';
-import type { GpuStats, NvidiaSmiApi } from './service.js';
+import { requireScope, z, type Builder, type GpuInfo, type GpuLease, type SchemaHelpers } from '../../core/plugin-api.ts';
+import type { GpuSample } from './history.ts';
+import type { GpuStats, NvidiaSmiApi } from './service.ts';
 
 const historyLastArg = z.number().int('expected an integer').min(1, 'expected at least 1').max(100_000, 'expected at most 100000');
 const leaseIdArg = z.string().min(1, 'expected a lease id').max(128, 'expected at most 128 characters').regex(/^[A-Za-z0-9._:-]+$/, 'expected a lease id');

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import type { GpuInfo } from '../../core/plugin-api.js';
-import { GpuMonitor, type GpuStats } from './service.js';
+import type { GpuInfo } from '../../core/plugin-api.ts';
+import { GpuMonitor, type GpuStats } from './service.ts';
 
 const idle: GpuInfo = {
   index: 0,

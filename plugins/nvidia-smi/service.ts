@@ -1,8 +1,8 @@
-import { NotFoundError, UnavailableError, type GpuInfo, type GpuInventorySource, type GpuLease, type PluginServices } from '../../core/plugin-api.js';
-import type { NvidiaSmiConfig } from './config.js';
-import { GpuHistory, type GpuSample } from './history.js';
-import { LoopSampler } from './loop-sampler.js';
-import { createNvidiaSmiRunner } from './nvidia-smi.js';
+import { NotFoundError, UnavailableError, type GpuInfo, type GpuInventorySource, type GpuLease, type PluginServices } from '../../core/plugin-api.ts';
+import type { NvidiaSmiConfig } from './config.ts';
+import { GpuHistory, type GpuSample } from './history.ts';
+import { LoopSampler } from './loop-sampler.ts';
+import { createNvidiaSmiRunner } from './nvidia-smi.ts';
 
 /** Every GPU at one sample: the payload of `Subscription.gpuStats`. */
 export interface GpuStats {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { vllmPodmanConfigSchema } from './config.js';
+import { vllmPodmanConfigSchema } from './config.ts';
 
 test('defaults', () => {
   const config = vllmPodmanConfigSchema.parse({});

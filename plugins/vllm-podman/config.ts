@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { isIP } from 'node:net';
-import { z } from '../../core/plugin-api.js';
-import { validateVllmArgs } from './vllm-args.js';
+import { z } from '../../core/plugin-api.ts';
+import { validateVllmArgs } from './vllm-args.ts';
 
 const positiveInt = z.number().int('expected a positive integer').positive('expected a positive integer');
 

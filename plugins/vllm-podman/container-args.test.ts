@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { buildRunArgs } from './container-args.js';
+import { buildRunArgs } from './container-args.ts';
 
 const config = { image: 'docker.io/vllm/vllm-openai:v0.11.0', pull: 'never' as const, entrypoint: undefined, host: '127.0.0.1', shmSize: '10g' };
 const base = {

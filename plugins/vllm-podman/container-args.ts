@@ -1,4 +1,4 @@
-import type { VllmPodmanConfig } from './config.js';
+import type { VllmPodmanConfig } from './config.ts';
 
 /** Labels on every container the plugin creates; reconcile finds its containers by them. */
 export const labelKeys = {

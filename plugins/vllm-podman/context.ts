@@ -1,8 +1,8 @@
-import type { GpuService, HttpClientService, JobService, Logger, ProcessService } from '../../core/plugin-api.js';
-import type { VllmPodmanConfig } from './config.js';
-import type { KeyedMutex } from './keyed-mutex.js';
-import type { Podman } from './podman.js';
-import type { ServerRegistry } from './server-registry.js';
+import type { GpuService, HttpClientService, JobService, Logger, ProcessService } from '../../core/plugin-api.ts';
+import type { VllmPodmanConfig } from './config.ts';
+import type { KeyedMutex } from './keyed-mutex.ts';
+import type { Podman } from './podman.ts';
+import type { ServerRegistry } from './server-registry.ts';
 
 /** What the plugin's parts share: its config, core services and its own state. */
 export interface VllmContext {

@@ -1,5 +1,5 @@
-import { defineEntity, p, type PluginMigration } from '../../core/plugin-api.js';
-import type { GpuRequest } from './types.js';
+import { defineEntity, p, type PluginMigration } from '../../core/plugin-api.ts';
+import type { GpuRequest } from './types.ts';
 
 /**
  * One vLLM server per served name: what to run (so a restarted daemon can adopt its container,

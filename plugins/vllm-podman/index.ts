@@ -1,9 +1,9 @@
-import { definePlugin } from '../../core/plugin-api.js';
-import { vllmPodmanConfigSchema } from './config.js';
-import { VllmServerEntity, vllmMigrations } from './entities.js';
-import { initVllmPodman } from './plugin-init.js';
-import { vllmOperations, vllmRoutes } from './rest.js';
-import { addVllmSchema } from './schema.js';
+import { definePlugin } from '../../core/plugin-api.ts';
+import { vllmPodmanConfigSchema } from './config.ts';
+import { VllmServerEntity, vllmMigrations } from './entities.ts';
+import { initVllmPodman } from './plugin-init.ts';
+import { vllmOperations, vllmRoutes } from './rest.ts';
+import { addVllmSchema } from './schema.ts';
 
 /**
  * vLLM servers in podman containers: any number, one per served name, each with a read-only

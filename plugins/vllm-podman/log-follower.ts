@@ -1,5 +1,5 @@
-import type { ProcessService } from '../../core/plugin-api.js';
-import { splitTimestamp } from './podman-json.js';
+import type { ProcessService } from '../../core/plugin-api.ts';
+import { splitTimestamp } from './podman-json.ts';
 
 export interface FollowLogsOptions {
   /** The plugin's process service: the stream never outlives the plugin. */

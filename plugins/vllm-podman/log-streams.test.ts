@@ -1,8 +1,8 @@
 import { expect, test } from 'vitest';
-import { createProcessService } from '../../core/services/process-service.js';
-import type { VllmContext } from './context.js';
-import { LogStreams } from './log-streams.js';
-import type { ServerState } from './server-registry.js';
+import { createProcessService } from '../../core/services/process-service.ts';
+import type { VllmContext } from './context.ts';
+import { LogStreams } from './log-streams.ts';
+import type { ServerState } from './server-registry.ts';
 
 const state = { name: 'pre-train', containerId: 'c0ffee', jobId: 'v-1', desired: 'running', status: 'running', logCursor: null } as unknown as ServerState;
 

@@ -1,7 +1,7 @@
-import type { VllmContext } from './context.js';
-import { followLogs } from './log-follower.js';
-import { isReadyHint } from './readiness.js';
-import type { ServerState } from './server-registry.js';
+import type { VllmContext } from './context.ts';
+import { followLogs } from './log-follower.ts';
+import { isReadyHint } from './readiness.ts';
+import type { ServerState } from './server-registry.ts';
 
 export interface LogStreamEvents {
   /** A stream ended: usually the container stopped. */

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { resolveModelPath } from './model-path.js';
+import { resolveModelPath } from './model-path.ts';
 
 let dir: string;
 let root: string;

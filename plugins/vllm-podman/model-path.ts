@@ -1,6 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../../core/plugin-api.js';
+import { InputError } from '../../core/plugin-api.ts';
 
 /**
  * Resolves a model path the way the container will see it and confines it: absolute, strictly

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PluginServices } from '../../core/plugin-api.js';
-import type { VllmPodmanConfig } from './config.js';
-import { errorText, serverJobKind, type VllmContext } from './context.js';
-import { KeyedMutex } from './keyed-mutex.js';
-import { createPodman } from './podman.js';
-import { ServerMonitor } from './server-monitor.js';
-import { ServerRegistry } from './server-registry.js';
-import { createServingBackend } from './serving-backend.js';
-import { VllmService } from './service.js';
+import type { PluginServices } from '../../core/plugin-api.ts';
+import type { VllmPodmanConfig } from './config.ts';
+import { errorText, serverJobKind, type VllmContext } from './context.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import { createPodman } from './podman.ts';
+import { ServerMonitor } from './server-monitor.ts';
+import { ServerRegistry } from './server-registry.ts';
+import { createServingBackend } from './serving-backend.ts';
+import { VllmService } from './service.ts';
 
 /**
  * The plugin's init: loads the servers it tracks, checks podman (degraded without it), adopts or

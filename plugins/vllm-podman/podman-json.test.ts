@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseInspectJson, parsePsJson, splitTimestamp } from './podman-json.js';
+import { parseInspectJson, parsePsJson, splitTimestamp } from './podman-json.ts';
 
 // podman 4.3.1 `ps --all --format json`, as captured on our test machines.
 const ps43 = `[

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { ProcessService, RunResult } from '../../core/plugin-api.js';
-import { createPodman, errorLine } from './podman.js';
+import type { ProcessService, RunResult } from '../../core/plugin-api.ts';
+import { createPodman, errorLine } from './podman.ts';
 
 /** A process service that answers each podman call from a table, recording the argv. */
 function scripted(answers: Record<string, Partial<RunResult>>) {

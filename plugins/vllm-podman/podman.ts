@@ -1,6 +1,6 @@
-import { BackendError, TimeoutError, UnavailableError, type ProcessService, type RunResult } from '../../core/plugin-api.js';
-import { parseInspectJson, parsePsJson, splitTimestamp, type InspectedContainer, type PsContainer } from './podman-json.js';
-import type { VllmContainer } from './types.js';
+import { BackendError, TimeoutError, UnavailableError, type ProcessService, type RunResult } from '../../core/plugin-api.ts';
+import { parseInspectJson, parsePsJson, splitTimestamp, type InspectedContainer, type PsContainer } from './podman-json.ts';
+import type { VllmContainer } from './types.ts';
 
 export interface PodmanOptions {
   processes: ProcessService;

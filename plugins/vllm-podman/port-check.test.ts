@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { expect, test } from 'vitest';
-import { assertPortFree } from './port-check.js';
+import { assertPortFree } from './port-check.ts';
 
 test('a bound port is a CONFLICT; a free one passes and stays free', async () => {
   const server = net.createServer();

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { ConflictError } from '../../core/plugin-api.js';
+import { ConflictError } from '../../core/plugin-api.ts';
 
 /**
  * Fails with a {@link ConflictError} when `port` cannot be bound on `host` right now, so a busy

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createHttpClient } from '../../core/services/http-service.js';
-import { isReadyHint, probeHost, probeVllm } from './readiness.js';
+import { createHttpClient } from '../../core/services/http-service.ts';
+import { isReadyHint, probeHost, probeVllm } from './readiness.ts';
 
 // A stand-in vLLM whose answers each test sets.
 let health = 200;

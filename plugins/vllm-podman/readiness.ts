@@ -1,4 +1,4 @@
-import type { HttpClientService } from '../../core/plugin-api.js';
+import type { HttpClientService } from '../../core/plugin-api.ts';
 
 /** What the HTTP probes say about a vLLM server whose container runs. */
 export type ProbeOutcome =

@@ -1,7 +1,7 @@
-import { labelKeys, pluginLabel } from './container-args.js';
-import { errorText, leaseHolderPrefix, type VllmContext } from './context.js';
-import type { PsContainer } from './podman-json.js';
-import { isActive, notStartedStates, type ServerMonitor } from './server-monitor.js';
+import { labelKeys, pluginLabel } from './container-args.ts';
+import { errorText, leaseHolderPrefix, type VllmContext } from './context.ts';
+import type { PsContainer } from './podman-json.ts';
+import { isActive, notStartedStates, type ServerMonitor } from './server-monitor.ts';
 
 /** What one pass did, for logs and benchmarks. */
 export interface ReconcileReport {

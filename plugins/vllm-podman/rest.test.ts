@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import type { ErrorCode, RestReply, RestRequest } from '../../core/plugin-api.js';
-import { legacyStatus, vllmRoutes } from './rest.js';
+import type { ErrorCode, RestReply, RestRequest } from '../../core/plugin-api.ts';
+import { legacyStatus, vllmRoutes } from './rest.ts';
 
 const route = (path: string) => vllmRoutes.find((r) => r.path === path)!;
 const request = (init: Partial<RestRequest>): RestRequest => ({ method: 'GET', params: {}, query: new URLSearchParams(), body: undefined, headers: new Headers(), ...init });

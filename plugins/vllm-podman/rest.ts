@@ -1,5 +1,5 @@
-import { InputError, type RestErrorReplies, type RestReply, type RestRequest, type RestRoute } from '../../core/plugin-api.js';
-import type { VllmContainer, VllmServerStatus } from './types.js';
+import { InputError, type RestErrorReplies, type RestReply, type RestRequest, type RestRoute } from '../../core/plugin-api.ts';
+import type { VllmContainer, VllmServerStatus } from './types.ts';
 
 /** The GraphQL documents the routes below run. */
 export const vllmOperations = new URL('../../schema/operations/vllm-podman.graphql', import.meta.url);

@@ -1,8 +1,8 @@
-import type { Builder, GraphQLContext, SchemaHelpers } from '../../core/plugin-api.js';
-import type { ReconcileReport } from './reconcile.js';
-import type { VllmService } from './service.js';
-import { vllmServerStatuses, type VllmContainer, type VllmServer } from './types.js';
-import { servedNameSchema } from './validation.js';
+import type { Builder, GraphQLContext, SchemaHelpers } from '../../core/plugin-api.ts';
+import type { ReconcileReport } from './reconcile.ts';
+import type { VllmService } from './service.ts';
+import { vllmServerStatuses, type VllmContainer, type VllmServer } from './types.ts';
+import { servedNameSchema } from './validation.ts';
 
 /**
  * The plugin's GraphQL: `VllmServer` with `vllmServers`, `vllmServer`, `vllmContainers`,

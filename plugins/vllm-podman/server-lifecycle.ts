@@ -1,11 +1,11 @@
-import { ConflictError, type GpuLease } from '../../core/plugin-api.js';
-import { buildRunArgs, labelKeys } from './container-args.js';
-import { errorText, leaseHolder, serverJobKind, type VllmContext } from './context.js';
-import { assertPortFree } from './port-check.js';
-import { isActive, type ServerMonitor } from './server-monitor.js';
-import type { ServerState } from './server-registry.js';
-import { containerNameFor, type GpuRequest } from './types.js';
-import { mergeVllmArgs } from './vllm-args.js';
+import { ConflictError, type GpuLease } from '../../core/plugin-api.ts';
+import { buildRunArgs, labelKeys } from './container-args.ts';
+import { errorText, leaseHolder, serverJobKind, type VllmContext } from './context.ts';
+import { assertPortFree } from './port-check.ts';
+import { isActive, type ServerMonitor } from './server-monitor.ts';
+import type { ServerState } from './server-registry.ts';
+import { containerNameFor, type GpuRequest } from './types.ts';
+import { mergeVllmArgs } from './vllm-args.ts';
 
 /** A start request after validation: real model path, checked args. */
 export interface ValidStartSpec {

@@ -1,8 +1,8 @@
-import { errorText, leaseHolder, type VllmContext } from './context.js';
-import { LogStreams } from './log-streams.js';
-import { probeVllm } from './readiness.js';
-import type { ServerState } from './server-registry.js';
-import { activeStatuses } from './types.js';
+import { errorText, leaseHolder, type VllmContext } from './context.ts';
+import { LogStreams } from './log-streams.ts';
+import { probeVllm } from './readiness.ts';
+import type { ServerState } from './server-registry.ts';
+import { activeStatuses } from './types.ts';
 
 /** A container's state as `podman ps` or `podman inspect` reports it. */
 export interface ContainerFacts {

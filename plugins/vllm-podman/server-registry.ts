@@ -1,6 +1,6 @@
-import type { DatabaseService, PubSubService } from '../../core/plugin-api.js';
-import { VllmServerEntity, type VllmServerRow } from './entities.js';
-import type { VllmServer, VllmServerStatus } from './types.js';
+import type { DatabaseService, PubSubService } from '../../core/plugin-api.ts';
+import { VllmServerEntity, type VllmServerRow } from './entities.ts';
+import type { VllmServer, VllmServerStatus } from './types.ts';
 
 /** A server with the bookkeeping callers never see. */
 export interface ServerState extends VllmServer {

@@ -1,14 +1,14 @@
-import { InputError, NotFoundError, UnavailableError, type JobRecord, type PluginStatusService } from '../../core/plugin-api.js';
-import { labelKeys, pluginLabel } from './container-args.js';
-import { errorText, type VllmContext } from './context.js';
-import { resolveModelPath } from './model-path.js';
-import { reconcile, type ReconcileReport } from './reconcile.js';
-import { startServer, stopServer, type ValidStartSpec } from './server-lifecycle.js';
-import { isActive, type ServerMonitor } from './server-monitor.js';
-import { snapshot, serversTopic } from './server-registry.js';
-import type { StartVllmServerInput, VllmContainer, VllmServer } from './types.js';
-import { servedNameSchema, startInputSchema } from './validation.js';
-import { validateVllmArgs } from './vllm-args.js';
+import { InputError, NotFoundError, UnavailableError, type JobRecord, type PluginStatusService } from '../../core/plugin-api.ts';
+import { labelKeys, pluginLabel } from './container-args.ts';
+import { errorText, type VllmContext } from './context.ts';
+import { resolveModelPath } from './model-path.ts';
+import { reconcile, type ReconcileReport } from './reconcile.ts';
+import { startServer, stopServer, type ValidStartSpec } from './server-lifecycle.ts';
+import { isActive, type ServerMonitor } from './server-monitor.ts';
+import { snapshot, serversTopic } from './server-registry.ts';
+import type { StartVllmServerInput, VllmContainer, VllmServer } from './types.ts';
+import { servedNameSchema, startInputSchema } from './validation.ts';
+import { validateVllmArgs } from './vllm-args.ts';
 
 /**
  * The plugin's runtime API (what `init` returns): every operation on vLLM servers. Each change

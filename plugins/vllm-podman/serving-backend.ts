@@ -1,6 +1,6 @@
-import type { ServingBackend, ServingInstance } from '../../core/plugin-api.js';
-import type { VllmService } from './service.js';
-import type { VllmServer } from './types.js';
+import type { ServingBackend, ServingInstance } from '../../core/plugin-api.ts';
+import type { VllmService } from './service.ts';
+import type { VllmServer } from './types.ts';
 
 /** The id other plugins look this backend up by: `services.serving.get('vllm')`. */
 export const servingBackendId = 'vllm';

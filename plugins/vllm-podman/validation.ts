@@ -1,4 +1,4 @@
-import { z } from '../../core/plugin-api.js';
+import { z } from '../../core/plugin-api.ts';
 
 /** A served name: also part of the container name, so podman's name rules apply. */
 export const servedNameSchema = z

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { mergeVllmArgs, validateVllmArgs } from './vllm-args.js';
+import { mergeVllmArgs, validateVllmArgs } from './vllm-args.ts';
 
 describe('validateVllmArgs', () => {
   test.each([

@@ -1,4 +1,4 @@
-import { InputError } from '../../core/plugin-api.js';
+import { InputError } from '../../core/plugin-api.ts';
 
 /** Checks one value; returns an error text, or undefined when it is fine. */
 type ValueCheck = (value: string) => string | undefined;

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { compareWithBare } from './lib/compare.js';
-import { repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.js';
+import { compareWithBare } from './lib/compare.ts';
+import { repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * A trivial GraphQL query and a trivial REST route through the daemon, against a bare

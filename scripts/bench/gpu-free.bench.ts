@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { createFakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.js';
-import { compareWithBare } from './lib/compare.js';
-import { spawnBenchDaemon } from './lib/spawn-daemon.js';
+import { createFakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.ts';
+import { compareWithBare } from './lib/compare.ts';
+import { spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * The legacy `GET /gpu-free` (ilab-ui profile: a GraphQL operation over the latest nvidia-smi

@@ -1,8 +1,8 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { execa } from 'execa';
-import { createFakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.js';
-import { report } from './lib/load.js';
-import { spawnBenchDaemon } from './lib/spawn-daemon.js';
+import { createFakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.ts';
+import { report } from './lib/load.ts';
+import { spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * CPU per minute of GPU sampling at 1 s intervals: `mode: spawn` (nvidia-smi run twice a tick)

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { execa } from 'execa';
-import { compareWithBare } from './lib/compare.js';
-import { median, report, runLoad } from './lib/load.js';
-import { repoRoot, spawnBenchDaemon, type BenchDaemon } from './lib/spawn-daemon.js';
+import { compareWithBare } from './lib/compare.ts';
+import { median, report, runLoad } from './lib/load.ts';
+import { repoRoot, spawnBenchDaemon, type BenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * The legacy `GET /models` (ilab-ui profile) served from the ilab plugin's model cache, against a

@@ -14,7 +14,7 @@ const files = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts')).filter
 let failed = 0;
 for (const file of files) {
   process.stdout.write(`\n== ${file.replace('.bench.ts', '')}\n`);
-  const result = await execa(process.execPath, ['--import', 'tsx', path.join(dir, file)], { stdio: 'inherit', reject: false });
+  const result = await execa(process.execPath, [path.join(dir, file)], { stdio: 'inherit', reject: false });
   if (result.exitCode !== 0) failed++;
 }
 process.exitCode = failed > 0 ? 1 : 0;

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { report, runLoad } from './lib/load.js';
-import { repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.js';
+import { report, runLoad } from './lib/load.ts';
+import { repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * Job listing with 100,000 jobs in the database: the legacy `GET /jobs` (every job, Go JSON) and
@@ -30,7 +30,7 @@ db.transaction(() => {
 db.close();
 
 const daemon = await spawnBenchDaemon({ plugins: builtinsOff }, setup.dataDir);
-const bare = execa(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/bench/lib/bare-jobs-server.ts'), file], { buffer: false, reject: false });
+const bare = execa(process.execPath, [path.join(repoRoot, 'scripts/bench/lib/bare-jobs-server.ts'), file], { buffer: false, reject: false });
 const port = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
 const bareUrl = `http://127.0.0.1:${port}`;
 

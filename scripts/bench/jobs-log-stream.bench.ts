@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { execa } from 'execa';
-import { report } from './lib/load.js';
-import { memoryOf, repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.js';
-import { gql, wsClient } from './lib/ws-client.js';
+import { report } from './lib/load.ts';
+import { memoryOf, repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.ts';
+import { gql, wsClient } from './lib/ws-client.ts';
 
 /**
  * A job prints 500,000 lines as fast as it can: lines per second delivered to a graphql-ws

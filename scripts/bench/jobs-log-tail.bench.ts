@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { median, report } from './lib/load.js';
-import { repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.js';
-import { gql, waitForJob } from './lib/ws-client.js';
+import { median, report } from './lib/load.ts';
+import { repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.ts';
+import { gql, waitForJob } from './lib/ws-client.ts';
 
 /**
  * `Job.log(tail: 100)` on a 10 MiB and on a 1 GiB log: median latency of each. Reading from the

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { median, report } from './lib/load.js';
-import { memoryOf, repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.js';
-import { gql, waitForJob } from './lib/ws-client.js';
+import { median, report } from './lib/load.ts';
+import { memoryOf, repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.ts';
+import { gql, waitForJob } from './lib/ws-client.ts';
 
 /**
  * What the per-job supervisor costs: start-to-settled time of a trivial job through backplane

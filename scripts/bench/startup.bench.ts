@@ -1,6 +1,6 @@
 import { execa } from 'execa';
-import { median, report } from './lib/load.js';
-import { memoryOf, spawnBenchDaemon } from './lib/spawn-daemon.js';
+import { median, report } from './lib/load.ts';
+import { memoryOf, spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * Startup to /readyz with every built-in plugin (embedded defaults), median of 5, and the idle

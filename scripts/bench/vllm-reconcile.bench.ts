@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import { builtinPlugins } from '../../plugins/index.js';
-import { createModelRoot, freePort, startPodmanEnv } from '../../test/helpers/podman-env.js';
-import { median, report } from './lib/load.js';
-import { cpuSecondsOf, spawnBenchDaemon } from './lib/spawn-daemon.js';
+import { builtinPlugins } from '../../plugins/index.ts';
+import { createModelRoot, freePort, startPodmanEnv } from '../../test/helpers/podman-env.ts';
+import { median, report } from './lib/load.ts';
+import { cpuSecondsOf, spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * Cost of one reconcile pass with 20 running vLLM containers (list by label, compare with the

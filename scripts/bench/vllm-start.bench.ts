@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import { builtinPlugins } from '../../plugins/index.js';
-import { createModelRoot, defaultVllmImage, freePort, startPodmanEnv } from '../../test/helpers/podman-env.js';
-import { median, report } from './lib/load.js';
-import { spawnBenchDaemon } from './lib/spawn-daemon.js';
+import { builtinPlugins } from '../../plugins/index.ts';
+import { createModelRoot, defaultVllmImage, freePort, startPodmanEnv } from '../../test/helpers/podman-env.ts';
+import { median, report } from './lib/load.ts';
+import { spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * Start-to-running latency of a vLLM server: through backplane (`startVllmServer`, then poll

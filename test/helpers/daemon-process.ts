@@ -22,7 +22,7 @@ export interface DaemonProcess {
 export async function spawnDaemon(dataDir: string, config: Record<string, unknown>, extraArgs: string[] = []): Promise<DaemonProcess> {
   const configFile = path.join(dataDir, 'backplane.yaml');
   await writeFile(configFile, YAML.stringify({ dataDir, server: { port: 0 }, ...config }));
-  const child = execa(process.execPath, ['--import', 'tsx', path.join(root, 'core', 'main.ts'), 'serve', '--config', configFile, ...extraArgs], {
+  const child = execa(process.execPath, [path.join(root, 'core', 'main.ts'), 'serve', '--config', configFile, ...extraArgs], {
     cwd: root,
     reject: false,
     all: true,

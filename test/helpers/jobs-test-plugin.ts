@@ -1,5 +1,5 @@
-import { definePlugin } from '../../core/plugin-api.js';
-import { fixtureBin } from './fixtures.js';
+import { definePlugin } from '../../core/plugin-api.ts';
+import { fixtureBin } from './fixtures.ts';
 
 /** Parses `step 2/4` lines into progress. */
 export function stepProgress(line: string) {

@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { fixturesDir } from './fixtures.js';
+import { fixturesDir } from './fixtures.ts';
 
 /**
  * Real podman for tests, isolated from the host's own containers: a `containers.conf` and a

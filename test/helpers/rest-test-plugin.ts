@@ -1,4 +1,4 @@
-import { definePlugin, InputError, NotFoundError, z } from '../../core/plugin-api.js';
+import { definePlugin, InputError, NotFoundError, z } from '../../core/plugin-api.ts';
 
 /**
  * Routes for REST engine tests: one echo-like operation served by several legacy profiles,

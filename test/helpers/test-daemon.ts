@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { configSchema, type BackplaneConfigInput } from '../../core/config/schema.js';
-import { createDaemon, type Daemon } from '../../core/daemon.js';
-import { resolvePlugins } from '../../core/kernel/load-plugins.js';
-import type { PluginDefinition } from '../../core/plugin-api.js';
-import { createLogger } from '../../core/services/logger-service.js';
+import { configSchema, type BackplaneConfigInput } from '../../core/config/schema.ts';
+import { createDaemon, type Daemon } from '../../core/daemon.ts';
+import { resolvePlugins } from '../../core/kernel/load-plugins.ts';
+import type { PluginDefinition } from '../../core/plugin-api.ts';
+import { createLogger } from '../../core/services/logger-service.ts';
 
 export interface TestDaemonOptions {
   /** The plugins that count as built in for this daemon (enabled unless config disables them). */

@@ -1,4 +1,4 @@
-import type { GpuInfo } from '../../core/plugin-api.js';
+import type { GpuInfo } from '../../core/plugin-api.ts';
 
 /**
  * An idle GPU as the nvidia-smi plugin would report it, for tests that need a GPU inventory

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger, ProcessService } from '../../../core/plugin-api.js';
-import type { IlabPaths } from '../paths.js';
+import type { Logger, ProcessService } from '../../../core/plugin-api.ts';
+import type { IlabPaths } from '../paths.ts';
 
 /** Placeholder models of the mock home, with the sizes the simulator reports for them. */
 const models: { name: string; bytes: number; gguf?: true }[] = [

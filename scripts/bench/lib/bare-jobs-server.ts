@@ -5,9 +5,9 @@
  */
 import http from 'node:http';
 import Database from 'better-sqlite3';
-import { legacyJobStatus } from '../../../core/jobs/job-routes.js';
-import { encodeGoJson } from '../../../core/rest/go-json.js';
-import { formatGoRfc3339 } from '../../../core/rest/go-time.js';
+import { legacyJobStatus } from '../../../core/jobs/job-routes.ts';
+import { encodeGoJson } from '../../../core/rest/go-json.ts';
+import { formatGoRfc3339 } from '../../../core/rest/go-time.ts';
 
 interface Row {
   id: string;

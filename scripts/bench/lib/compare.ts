@@ -1,5 +1,5 @@
-import { startBareServer } from './bare-server.js';
-import { report, runLoad, type LoadResult } from './load.js';
+import { startBareServer } from './bare-server.ts';
+import { report, runLoad, type LoadResult } from './load.ts';
 
 export interface CompareOptions {
   /** The line the results are reported under. */

@@ -24,7 +24,7 @@ export async function spawnBenchDaemon(config: Record<string, unknown> = {}, dat
   const file = path.join(dir, 'bench.yaml');
   await writeFile(file, YAML.stringify({ dataDir: dir, server: { port: 0 }, log: { level: 'warn' }, ...config }));
   const started = performance.now();
-  const child = execa(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'core', 'main.ts'), 'serve', '--config', file, '--log-level', 'info'], {
+  const child = execa(process.execPath, [path.join(repoRoot, 'core', 'main.ts'), 'serve', '--config', file, '--log-level', 'info'], {
     cwd: repoRoot,
     reject: false,
     buffer: false,
