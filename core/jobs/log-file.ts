@@ -71,7 +71,7 @@ export interface FollowOptions {
 
 /**
  * Follows a growing log file, yielding batches of complete lines as they are written (one batch
- * per read, so a fast writer costs one event per 64 KiB, not per line). Copes with the file being
+ * per read of up to 512 KiB, so a fast writer costs one event per read, not one per line). Copes with the file being
  * replaced by the supervisor's size-cap compaction.
  */
 export async function* followLines(path: string, { from, isFinished, signal, pollMs = 500 }: FollowOptions): AsyncGenerator<string[]> {
