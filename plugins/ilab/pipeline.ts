@@ -79,9 +79,9 @@ async function runPipeline(ctx: IlabContext, pipeline: JobRecord, children: JobR
     if (!terminal.has(generate.status)) generate = await ctx.jobs.wait(generate.id);
     if (await cancelled(generate)) return await endCancelled();
     if (generate.status !== 'succeeded') return await fail('Data generation step failed.', `data generation step ${generate.id} ${generate.status}`);
-    await log('Data generation step completed successfully.');
-
     let train = children.find((c) => c.kind === 'train');
+    // A resumed pipeline whose training already started said this before the restart.
+    if (!train) await log('Data generation step completed successfully.');
     if (!train) {
       await log('Starting training step...');
       try {
