@@ -1,13 +1,14 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /**
- * Typed documents for the operations the REST layer and tests run (schema/operations/*.graphql),
- * generated against the committed, printed schema. Output is not committed: `npm run codegen`
- * (also run by `npm run typecheck`) writes it.
+ * Typed documents for the operations the REST layer and tests run (each owner's
+ * `operations.graphql`: core's jobs and every built-in plugin's), generated
+ * against the committed, printed schema into schema/generated/. Output is not committed:
+ * `npm run codegen` (also run by `npm run typecheck`) writes it.
  */
 const config: CodegenConfig = {
   schema: 'schema/schema.graphql',
-  documents: ['schema/operations/*.graphql'],
+  documents: ['core/**/operations.graphql', 'plugins/*/operations.graphql'],
   generates: {
     'schema/generated/graphql.ts': {
       plugins: ['typescript-operations', 'typed-document-node'],

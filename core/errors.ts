@@ -1,120 +1,28 @@
 /**
- * backplane's one error vocabulary. Domain errors carry a stable `code` that becomes
- * `extensions.code` on GraphQL and, through each REST profile, the legacy API's own status and
- * body. Anything that is not a {@link BackplaneError} is unexpected and gets masked.
+ * backplane's error vocabulary. The domain errors (GraphQL `extensions.code`, REST status per
+ * profile) are the plugin contract's, defined in `@backplane/plugin-api` and re-exported here;
+ * the kernel's boot errors are core's own.
  *
  * @see docs/errors.md
  */
-
-/** Codes shared by GraphQL (`extensions.code`) and the REST profiles. */
-export type ErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNAVAILABLE'
-  | 'TIMEOUT'
-  | 'BACKEND_ERROR'
-  | 'INTERNAL_SERVER_ERROR';
-
-/** HTTP status for each code; REST profiles may override per route. */
-export const httpStatusByCode: Record<ErrorCode, number> = {
-  BAD_USER_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNAVAILABLE: 503,
-  TIMEOUT: 504,
-  BACKEND_ERROR: 502,
-  INTERNAL_SERVER_ERROR: 500,
-};
-
-export interface BackplaneErrorOptions {
-  cause?: unknown;
-  /** Machine-readable facts that are safe to show to a client (never stderr or secrets). */
-  details?: Record<string, unknown>;
-}
-
-/** Base class of every expected error. The message is shown to clients as is. */
-export class BackplaneError extends Error {
-  readonly code: ErrorCode;
-  readonly details?: Record<string, unknown>;
-
-  constructor(code: ErrorCode, message: string, options: BackplaneErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.details = options.details;
-  }
-
-  get status(): number {
-    return httpStatusByCode[this.code];
-  }
-}
-
-export class InputError extends BackplaneError {
-  constructor(message: string, options?: BackplaneErrorOptions) {
-    super('BAD_USER_INPUT', message, options);
-  }
-}
-
-export class AuthenticationError extends BackplaneError {
-  constructor(message = 'Authentication required', options?: BackplaneErrorOptions) {
-    super('UNAUTHENTICATED', message, options);
-  }
-}
-
-export class NotAllowedError extends BackplaneError {
-  constructor(message: string, options?: BackplaneErrorOptions) {
-    super('FORBIDDEN', message, options);
-  }
-}
-
-export class NotFoundError extends BackplaneError {
-  constructor(message: string, options?: BackplaneErrorOptions) {
-    super('NOT_FOUND', message, options);
-  }
-}
-
-export class ConflictError extends BackplaneError {
-  constructor(message: string, options?: BackplaneErrorOptions) {
-    super('CONFLICT', message, options);
-  }
-}
-
-export class PayloadTooLargeError extends BackplaneError {
-  constructor(message: string, options?: BackplaneErrorOptions) {
-    super('PAYLOAD_TOO_LARGE', message, options);
-  }
-}
-
-/** A backend or plugin that is missing, degraded or not started yet. */
-export class UnavailableError extends BackplaneError {
-  constructor(message: string, options?: BackplaneErrorOptions) {
-    super('UNAVAILABLE', message, options);
-  }
-}
-
-export class TimeoutError extends BackplaneError {
-  constructor(message: string, options?: BackplaneErrorOptions) {
-    super('TIMEOUT', message, options);
-  }
-}
-
-/** A backend answered, but with a failure (non-zero exit, HTTP error). */
-export class BackendError extends BackplaneError {
-  constructor(message: string, options?: BackplaneErrorOptions) {
-    super('BACKEND_ERROR', message, options);
-  }
-}
-
-export function isBackplaneError(error: unknown): error is BackplaneError {
-  return error instanceof BackplaneError;
-}
+export {
+  BACKPLANE_ERROR_BRAND,
+  BackplaneError,
+  InputError,
+  AuthenticationError,
+  NotAllowedError,
+  NotFoundError,
+  ConflictError,
+  PayloadTooLargeError,
+  UnavailableError,
+  TimeoutError,
+  BackendError,
+  httpStatusByCode,
+  isBackplaneError,
+  hasErrorCode,
+  type BackplaneErrorOptions,
+  type ErrorCode,
+} from '../packages/plugin-api/src/errors.ts';
 
 /** Kernel and contract errors: coded constants, each documented in docs/errors.md. */
 export const kernelErrors = {

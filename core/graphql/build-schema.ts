@@ -1,6 +1,6 @@
 import { assertValidSchema, type GraphQLSchema } from 'graphql';
 import { describeError, KernelError } from '../errors.ts';
-import type { PluginDefinition } from '../plugin-api.ts';
+import type { Builder as PluginBuilder, CoreSchemaRefs as PluginCoreSchemaRefs, PluginDefinition } from '../plugin-api.ts';
 import { createBuilder, type Builder, type CoreSchemaRefs } from './builder.ts';
 import { addCoreSchema } from './core-schema.ts';
 
@@ -18,7 +18,8 @@ export function buildSchema(plugins: readonly PluginDefinition[], coreModules: r
   for (const addModule of coreModules) refs = { ...refs, ...(addModule(builder) ?? {}) };
   for (const def of plugins) {
     try {
-      def.schema?.(builder, { pluginId: def.id, api: (ctx) => ctx.plugins.get(def.id) as never, refs: refs as CoreSchemaRefs });
+      // Plugins see the contract's builder: the same one, typed with the plugin-facing part of the context.
+      def.schema?.(builder as unknown as PluginBuilder, { pluginId: def.id, api: (ctx) => ctx.plugins.get(def.id) as never, refs: refs as unknown as PluginCoreSchemaRefs });
     } catch (error) {
       throw new KernelError('BP_ERR_SCHEMA', `plugin '${def.id}' schema: ${describeError(error)}`, { cause: error });
     }

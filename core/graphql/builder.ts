@@ -1,31 +1,23 @@
-import SchemaBuilder, { type ObjectRef } from '@pothos/core';
+import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ZodPlugin from '@pothos/plugin-zod';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { formatIssues } from '../config/format-issues.ts';
-import type { JobRecord } from '../jobs/job-service.ts';
+import type {
+  BackplaneSchemaTypes,
+  Builder as PluginBuilder,
+  CoreSchemaRefs as PluginCoreSchemaRefs,
+} from '../../packages/plugin-api/src/graphql.ts';
 import type { GraphQLContext } from './context.ts';
 
-/** The Pothos type configuration shared by core and every plugin. */
-export interface BackplaneSchemaTypes {
-  Context: GraphQLContext;
-  Scalars: {
-    DateTime: { Input: Date; Output: Date | string };
-    JSON: { Input: unknown; Output: unknown };
-  };
-  DefaultFieldNullability: false;
-}
+/** Core's builder: the plugin contract's {@link PluginBuilder} with the daemon's own context. */
+export type Builder = PluginBuilder<GraphQLContext>;
 
-/** The one schema builder: core and each plugin add their types to it, then it is built once. */
-export type Builder = PothosSchemaTypes.SchemaBuilder<PothosSchemaTypes.ExtendDefaultTypes<BackplaneSchemaTypes>>;
-
-/** Core object types plugins may return from their own fields (e.g. a mutation returning `Job`). */
-export interface CoreSchemaRefs {
-  Job: ObjectRef<PothosSchemaTypes.ExtendDefaultTypes<BackplaneSchemaTypes>, JobRecord>;
-}
+/** {@link PluginCoreSchemaRefs} as core builds them, with the daemon's own context. */
+export type CoreSchemaRefs = PluginCoreSchemaRefs<GraphQLContext>;
 
 export function createBuilder(): Builder {
-  const builder = new SchemaBuilder<BackplaneSchemaTypes>({
+  const builder = new SchemaBuilder<BackplaneSchemaTypes<GraphQLContext>>({
     plugins: [RelayPlugin, ZodPlugin],
     defaultFieldNullability: false,
     relay: {

@@ -1,17 +1,7 @@
-import type { EntityManager } from '@mikro-orm/core';
-import type { ApiScope } from '../config/schema.ts';
+import type { CorePowers, GraphQLContext as PluginGraphQLContext } from '../../packages/plugin-api/src/graphql.ts';
 
-/** Who is calling. With no API keys configured (loopback only) the caller holds every scope. */
-export interface AuthInfo {
-  /** The API key's name, or `anonymous`. */
-  principal: string;
-  scopes: ReadonlySet<ApiScope>;
-}
-
-/** Looks up a started plugin's runtime API (what its `init` returned). */
-export interface PluginRuntimeLookup {
-  get(pluginId: string): unknown;
-}
+/** The plugin-facing part of the context is the plugin contract's. */
+export type { AuthInfo, CorePowers, PluginRuntimeLookup } from '../../packages/plugin-api/src/graphql.ts';
 
 /** Daemon-wide facts resolvers may read. */
 export interface DaemonInfo {
@@ -20,21 +10,20 @@ export interface DaemonInfo {
   plugins(): import('../kernel/plugin-host.ts').PluginState[];
 }
 
-/** Core services core's own resolvers use (plugins get theirs through init). */
-export interface CoreServices {
-  jobs: import('../jobs/job-manager.ts').JobManager;
-  gpus: import('../services/gpu-service.ts').GpuService;
+/**
+ * Core services core's own resolvers use (plugins get theirs through init), and the daemon-wide
+ * powers plugin resolvers may use too (`gpuAdmin`, for admin-scoped `releaseGpuLease`).
+ */
+export interface CoreServices extends CorePowers {
+  /** Daemon-wide job powers for core's job resolvers (`job`, `jobs`, `cancelJob`); plugins' job services see only their own jobs. */
+  jobs: import('../jobs/job-admin.ts').JobAdmin;
 }
 
-/** Built once per GraphQL operation (HTTP, SSE, WebSocket or REST route). */
-export interface GraphQLContext {
-  requestId: string;
-  auth: AuthInfo;
-  /** This operation's own EntityManager fork, created on first use. */
-  em(): EntityManager;
-  plugins: PluginRuntimeLookup;
+/**
+ * The daemon's context, built once per GraphQL operation (HTTP, SSE, WebSocket or REST route):
+ * the plugin contract's {@link PluginGraphQLContext} plus what core's own resolvers use.
+ */
+export interface GraphQLContext extends PluginGraphQLContext {
   daemon: DaemonInfo;
   core: CoreServices;
-  /** Subscribe to a pubsub topic by its full name (`core:jobs`); ends when the daemon stops. */
-  subscribe<T>(topic: string): AsyncIterableIterator<T>;
 }

@@ -1,17 +1,18 @@
 import { GraphQLError } from 'graphql';
-import { BackplaneError } from '../errors.ts';
+import { isBackplaneError } from '../errors.ts';
 import type { Logger } from '../services/logger-service.ts';
 
 /**
  * Expected errors reach the client with `extensions.code`; everything else becomes
- * "Unexpected error." and is logged with its cause.
+ * "Unexpected error." and is logged with its cause. Expected means branded (`isBackplaneError`),
+ * so a plugin's own copy of the contract's errors counts too.
  */
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
     const graphqlError = error instanceof GraphQLError ? error : undefined;
     const original = graphqlError?.originalError ?? error;
     const location = { nodes: graphqlError?.nodes, path: graphqlError?.path };
-    if (original instanceof BackplaneError) {
+    if (isBackplaneError(original)) {
       return new GraphQLError(original.message, {
         ...location,
         extensions: { code: original.code, ...(original.details ? { details: original.details } : {}) },

@@ -1,12 +1,1 @@
-import { z } from 'zod';
-
-/** Reusable argument validators, so every API checks the same things the same way. */
-export const idArg = z.string().min(1, 'expected a non-empty id').max(128, 'expected at most 128 characters').regex(/^[A-Za-z0-9._:-]+$/, 'expected letters, digits, ".", "_", ":" or "-"');
-
-/** A line count for log tails: 0 to 100,000. */
-export const tailArg = z.number().int('expected an integer').min(0, 'expected 0 or more').max(100_000, 'expected at most 100000');
-
-/** Page size for connections. */
-export const firstArg = z.number().int('expected an integer').min(1, 'expected at least 1').max(100_000, 'expected at most 100000');
-
-export const cursorArg = z.string().regex(/^\d{1,30}$/, 'expected a cursor from a previous page');
+export { idArg, tailArg, firstArg, cursorArg } from '../../packages/plugin-api/src/validators.ts';

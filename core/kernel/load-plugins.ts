@@ -6,6 +6,7 @@ import type { BackplaneConfig } from '../config/schema.ts';
 import { describeError, KernelError } from '../errors.ts';
 import type { PluginDefinition } from '../plugin-api.ts';
 import { validateManifest } from './plugin-order.ts';
+import { installPluginResolution, resolvePluginPackage } from './plugin-resolution.ts';
 
 /** An enabled plugin with its validated config section. */
 export interface EnabledPlugin {
@@ -19,7 +20,10 @@ export interface ResolvePluginsOptions {
   config: BackplaneConfig;
   /** Plugins that ship with backplane; enabled unless `plugins.<id>.enabled: false`. */
   builtins: readonly PluginDefinition[];
-  /** Relative `module` paths resolve against this directory (the config file's, else cwd). */
+  /**
+   * Relative `module` paths resolve against this directory (the config file's, else cwd), and
+   * npm package names from it (then from backplane's own dependencies).
+   */
   baseDir: string;
 }
 
@@ -73,9 +77,11 @@ export async function resolvePlugins({ config, builtins, baseDir }: ResolvePlugi
 
 async function importPlugin(specifier: string, baseDir: string): Promise<PluginDefinition> {
   const isPath = specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:');
-  const target = isPath ? (specifier.startsWith('file:') ? specifier : pathToFileURL(path.resolve(baseDir, specifier)).href) : specifier;
+  // For paths too: a plugin folder without its own @backplane/plugin-api gets backplane's copy.
+  installPluginResolution();
   let mod: Record<string, unknown>;
   try {
+    const target = isPath ? (specifier.startsWith('file:') ? specifier : pathToFileURL(path.resolve(baseDir, specifier)).href) : resolvePluginPackage(specifier, baseDir);
     mod = (await import(target)) as Record<string, unknown>;
   } catch (error) {
     throw new KernelError('BP_ERR_PLUGIN_LOAD', `cannot load '${specifier}': ${describeError(error).split('\n')[0]}`, { cause: error });

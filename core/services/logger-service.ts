@@ -1,18 +1,7 @@
 import type { LogLevel } from '../config/schema.ts';
+import type { LogFields, Logger } from '../../packages/plugin-api/src/services/logger.ts';
 
-/** Structured fields attached to a log line. Values are JSON-serialised. */
-export type LogFields = Record<string, unknown>;
-
-/** A structured logger; every line is one JSON object on stdout. */
-export interface Logger {
-  trace(msg: string, fields?: LogFields): void;
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  /** A logger whose lines all carry `bindings` (e.g. `{ plugin: 'ilab' }`). */
-  child(bindings: LogFields): Logger;
-}
+export type { LogFields, Logger } from '../../packages/plugin-api/src/services/logger.ts';
 
 const levelRank: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
 

@@ -1,21 +1,28 @@
 /**
  * An example third-party backplane plugin: a greeting service with a config section, a
- * query, a mutation that runs a job, a scheduled task, a subscription and a legacy REST route.
- * Enable it with:
+ * query, a mutation that runs a job, a scheduled task, a subscription, a legacy REST route and
+ * a backend check that degrades the plugin. Installed as a package (`npm install
+ * backplane-plugin-hello` next to the config file), enable it with:
  *
  * ```yaml
  * plugins:
  *   hello:
- *     module: ./examples/hello-plugin/index.ts
+ *     module: backplane-plugin-hello
  *     greeting: Hi
  * ```
  */
-import { definePlugin, InputError, z } from 'backplane/plugin-api';
+import { access } from 'node:fs/promises';
+import { definePlugin, InputError, UnavailableError, z } from '@backplane/plugin-api';
 
 const configSchema = z.object({
   greeting: z.string().min(1, 'expected a non-empty greeting').default('Hello'),
   /** How often the plugin publishes a heartbeat, in milliseconds. */
   heartbeatMs: z.number().int('expected an integer').positive('expected positive integer').default(60_000),
+  /**
+   * A file the plugin needs, standing in for a backend binary or socket: when set and missing,
+   * init throws `UnavailableError` and the plugin is reported `degraded`.
+   */
+  requiresFile: z.string().min(1).optional(),
 });
 
 export const helloPlugin = definePlugin({
@@ -24,8 +31,12 @@ export const helloPlugin = definePlugin({
   description: 'Says hello; shows every part of the plugin contract.',
   contract: '^1',
   configSchema,
-  operations: [new URL('./operations.graphql', import.meta.url)],
-  init({ config, scheduler, pubsub, jobs, logger, lifecycle }) {
+  // At the package root, so the same URL works from src/ and from the built dist/.
+  operations: [new URL('../operations.graphql', import.meta.url)],
+  async init({ config, scheduler, pubsub, jobs, logger, lifecycle }) {
+    if (config.requiresFile !== undefined && !(await fileExists(config.requiresFile))) {
+      throw new UnavailableError(`hello needs ${config.requiresFile}, which does not exist`);
+    }
     let beats = 0;
     scheduler.schedule({
       id: 'heartbeat',
@@ -71,10 +82,22 @@ export const helloPlugin = definePlugin({
       method: 'GET',
       path: '/api/hello/{name}',
       operation: 'HelloGreeting',
-      variables: { name: 'params.name' },
+      // Bad input is a coded error (here from the plugin's own copy of the contract): the
+      // profile answers with its own status and body for BAD_USER_INPUT.
+      variables: ({ params }) => {
+        if (!/^[\p{L} .'-]{1,64}$/u.test(params.name)) throw new InputError('name must be 1 to 64 letters');
+        return { name: params.name };
+      },
       reply: (data: { hello: string }) => ({ json: { message: data.hello } }),
     });
   },
 });
 
 export default helloPlugin;
+
+async function fileExists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
