@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -43,7 +43,9 @@ const query = 'query($id: ID!) { job(id: $id) { status exitCode signal failureRe
 test('a job survives kill -9 of the daemon, is re-adopted and settled with its real exit code', async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'bp-restart-'));
   const first = await daemon();
-  const started = await first.gql('mutation { testStartJob(fixture: "job-sleep", args: ["3", "5"]) }');
+  // The job ends only when the test says so, however long the restart takes.
+  const gate = path.join(dataDir, 'gate');
+  const started = await first.gql('mutation($a: [String!]!) { testStartJob(fixture: "sh", command: "/bin/sh", args: $a) }', { a: ['-c', `echo waiting; while [ ! -e '${gate}' ]; do sleep 0.05; done; exit 5`] });
   const id = started.data.testStartJob;
   const { pid } = await waitFor(async () => {
     const j = (await first.gql(query, { id })).data.job;
@@ -56,6 +58,7 @@ test('a job survives kill -9 of the daemon, is re-adopted and settled with its r
   const second = await daemon();
   expect((await second.gql(query, { id })).data.job.status).toBe('running');
   expect(second.output()).toContain('re-adopted running job');
+  await writeFile(gate, '');
   const done = await waitFor(async () => {
     const j = (await second.gql(query, { id })).data.job;
     return j.status !== 'running' ? j : undefined;

@@ -103,6 +103,9 @@ describe('job runner', () => {
   test('long-running service jobs do not take jobs.maxConcurrent slots', async () => {
     const service = (await bp.gql('mutation { testStartJob(fixture: "job-sleep", args: ["30"], longRunning: true) }')).data.testStartJob;
     const other = (await bp.gql('mutation { testStartJob(fixture: "job-sleep", args: ["30"], longRunning: true) }')).data.testStartJob;
+    // A job is `queued` until its supervisor reports that the command started: wait for that,
+    // so the batch job below starts while both services hold whatever they hold.
+    for (const id of [service, other]) await waitFor(async () => ((await job(bp, id)).status === 'running' ? true : undefined));
     const batch = await startJob(bp, 'job-print', ['1']);
     expect((await settled(bp, batch)).status).toBe('succeeded');
     for (const id of [service, other]) {

@@ -23,7 +23,9 @@ describe('loadConfig', () => {
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1048576 });
     expect(config.dataDir).toBe('/srv/data');
     expect(config.log.level).toBe('info');
-    expect(config.jobs).toEqual({ maxConcurrent: 4, killGraceSeconds: 10, maxLogBytes: 268435456, onShutdown: 'keep' });
+    expect(config.jobs).toMatchObject({ maxConcurrent: 4, killGraceSeconds: 10, maxLogBytes: 268435456, onShutdown: 'keep' });
+    expect(config.jobs.envAllowList).toEqual(expect.arrayContaining(['PATH', 'HOME', 'LANG', 'LC_*']));
+    expect(config.jobs.envAllowList.some((name) => name.startsWith('BACKPLANE'))).toBe(false);
   });
 
   test('precedence: flags > env > file > defaults', async () => {

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { isLoopback } from '../http/loopback.ts';
+import { apiScopes } from '../../packages/plugin-api/src/scopes.ts';
+
+export { apiScopes, type ApiScope } from '../../packages/plugin-api/src/scopes.ts';
 
 /** The one source of core defaults. Plugin defaults live in each plugin's `configSchema`. */
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
-
-export const apiScopes = ['read', 'operate', 'admin'] as const;
-export type ApiScope = (typeof apiScopes)[number];
 
 const port = z.number({ error: 'expected integer port 0-65535' }).int('expected integer port 0-65535').min(0, 'expected integer port 0-65535').max(65535, 'expected integer port 0-65535');
 const positiveInt = z.number({ error: 'expected positive integer' }).int('expected positive integer').positive('expected positive integer');
@@ -29,13 +30,41 @@ const listenSchema = z.strictObject({
   port,
 });
 
-const restProfileSchema = z.strictObject({
-  enabled: z.boolean().default(true),
-  /** Mount prefix on the main listener (or on `listen`, when set). */
-  prefix: z.string().regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'expected a path like / or /api').optional(),
-  /** A separate address for legacy clients that expect their own host:port. */
-  listen: listenSchema.optional(),
-});
+const restProfileSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Mount prefix on the main listener (or on `listen`, when set). */
+    prefix: z.string().regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'expected a path like / or /api').optional(),
+    /** A separate address for legacy clients that expect their own host:port. */
+    listen: listenSchema.optional(),
+    /**
+     * `keys`: the daemon's API keys apply. `none`: served without keys, for a legacy client that
+     * cannot send one (the InstructLab UI); allowed only on the profile's own loopback `listen`.
+     */
+    auth: z.enum(['keys', 'none']).default('keys'),
+  })
+  .superRefine((profile, ctx) => {
+    if (profile.auth !== 'none') return;
+    if (!profile.listen) {
+      ctx.addIssue({ code: 'custom', path: ['auth'], message: "'none' needs the profile's own loopback listener: add listen: { host: 127.0.0.1, port: <port> } (the main listener keeps its API keys)" });
+    } else if (!isLoopback(profile.listen.host)) {
+      ctx.addIssue({ code: 'custom', path: ['listen', 'host'], message: `auth 'none' serves this profile without API keys, so it may only listen on loopback (127.0.0.1, ::1 or localhost), not '${profile.listen.host}'` });
+    }
+  });
+
+/** Profiles that share a `listen` address share its requests, so they must agree on auth. */
+function sameAuthPerListener(profiles: Record<string, z.output<typeof restProfileSchema>>, ctx: z.RefinementCtx): void {
+  const byAddress = new Map<string, { id: string; auth: string }>();
+  for (const [id, profile] of Object.entries(profiles)) {
+    if (!profile.listen || !profile.enabled) continue;
+    const address = `${profile.listen.host}:${profile.listen.port}`;
+    const first = byAddress.get(address);
+    if (!first) byAddress.set(address, { id, auth: profile.auth });
+    else if (first.auth !== profile.auth) {
+      ctx.addIssue({ code: 'custom', path: ['profiles', id, 'auth'], message: `'${profile.auth}' differs from '${first.auth}' of profile '${first.id}', which shares the listener ${address}` });
+    }
+  }
+}
 
 /** Per-plugin section: `enabled` and `module` belong to the kernel; the rest to the plugin. */
 const pluginSectionSchema = z.looseObject({
@@ -82,6 +111,20 @@ export const configSchema = z.strictObject({
       killGraceSeconds: nonNegativeInt.default(10),
       maxLogBytes: positiveInt.default(256 * 1024 * 1024),
       onShutdown: z.enum(['keep', 'stop']).default('keep'),
+      /**
+       * How long after its submission a job waiting for GPUs lets later jobs that fit take GPUs
+       * it could use (backfill); from then on it keeps them for itself. See docs/jobs.md.
+       */
+      backfillWindowMs: nonNegativeInt.default(600_000),
+      /** A job still queued this long after its submission fails; 0 for no limit. */
+      maxWaitMs: nonNegativeInt.default(0),
+      /**
+       * Variables a job inherits from the daemon's environment (a trailing `*` matches a prefix);
+       * everything else, API keys and `BACKPLANE_*` included, stays out. See docs/jobs.md.
+       */
+      envAllowList: z
+        .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expected a variable name, or a prefix ending in *'))
+        .default(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'LC_*', 'TZ', 'TMPDIR', 'TERM', 'XDG_*', 'CUDA_HOME', 'LD_LIBRARY_PATH', 'VIRTUAL_ENV', 'PYTHONPATH', 'HF_HOME']),
     })
     .prefault({}),
   kernel: z
@@ -95,6 +138,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       profiles: z.record(z.string(), restProfileSchema).default({}),
     })
+    .superRefine((rest, ctx) => sameAuthPerListener(rest.profiles, ctx))
     .prefault({}),
   plugins: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a kebab-case plugin id'), pluginSectionSchema).default({}),
 });

@@ -39,6 +39,11 @@ export const JobEntity = defineEntity({
     failureReason: p.text().nullable(),
     gpus: p.json<number[]>(),
     gpuRequest: p.json<{ count?: number; indices?: number[] }>().nullable(),
+    /**
+     * The launch attempt of a `queued` job whose supervisor is being started: recorded before the
+     * spawn, so a restart can tell an attempt that claimed the job from one that never ran.
+     */
+    launchToken: p.string().nullable(),
   },
 });
 
@@ -65,6 +70,12 @@ export const jobMigrations: PluginMigration[] = [
     name: '0003-job-long-running',
     up({ dialect, sql }) {
       sql(dialect === 'postgresql' ? 'alter table "bp_jobs" add column "long_running" boolean not null default false' : 'alter table `bp_jobs` add column `long_running` integer not null default false');
+    },
+  },
+  {
+    name: '0004-job-launch-token',
+    up({ dialect, sql }) {
+      sql(dialect === 'postgresql' ? 'alter table "bp_jobs" add column "launch_token" varchar(255) null' : 'alter table `bp_jobs` add column `launch_token` text null');
     },
   },
 ];

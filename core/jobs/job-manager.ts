@@ -1,93 +1,143 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConflictError, describeError, InputError, NotFoundError } from '../errors.ts';
-import type { GpuService } from '../services/gpu-service.ts';
+import type { GpuManager } from '../gpus/gpu-manager.ts';
 import type { Logger } from '../services/logger-service.ts';
 import type { RootPubSub } from '../services/pubsub-service.ts';
-import { createJobIdGenerator } from './job-id.ts';
+import { ActiveJob } from './active-job.ts';
+import { allowedEnv, jobEnv } from './job-env.ts';
+import type { JobAdmin } from './job-admin.ts';
 import type { JobRow } from './job-entity.ts';
-import type { JobGroupSpec, JobListFilter, JobRecord, JobService, JobSpec, ProgressParser, ProgressParserFactory } from './job-service.ts';
+import { createJobIdGenerator } from './job-id.ts';
+import { pluginJobService } from './job-plugin-facade.ts';
+import { JobQueue } from './job-queue.ts';
+import { JobReconciler } from './job-reconciler.ts';
+import { groupJobRow, processJobRow } from './job-rows.ts';
+import type { JobGroupSpec, JobListFilter, JobRecord, JobService, JobSpec } from './job-service.ts';
 import { terminalJobStatuses } from './job-service.ts';
-import { toRecord, type JobPage, type JobPatch, type JobStore } from './job-store.ts';
-import { appendCapped, followLines } from './log-file.ts';
-import { groupAlive, isSameProcessAlive, processStartTicks, signalGroup } from './proc-stat.ts';
-import { progressLines } from './progress-lines.ts';
-
-export const jobTopic = 'core:jobs';
+import { toRecord, type JobField, type JobPage, type JobPatch, type JobStore } from './job-store.ts';
+import { jobTopic } from './job-topic.ts';
+import { appendCapped } from './log-file.ts';
+import { ProgressTracker } from './progress-tracker.ts';
+import { exitOutcome, RunDir } from './run-dir.ts';
+import { launchSupervisor, newLaunchToken, type Launch } from './supervisor-launcher.ts';
+import { terminateGroup } from './terminate-group.ts';
 
 export interface JobManagerOptions {
   store: JobStore;
   dataDir: string;
   logger: Logger;
   pubsub: RootPubSub;
-  gpus: GpuService;
+  gpus: GpuManager;
   maxConcurrent: number;
+  /** How long a job waiting for GPUs lets later jobs that fit take them (`jobs.backfillWindowMs`). */
+  backfillWindowMs: number;
+  /** How long a job may stay queued before it fails (`jobs.maxWaitMs`); 0 for no limit. */
+  maxWaitMs: number;
   killGraceSeconds: number;
   maxLogBytes: number;
   onShutdown: 'keep' | 'stop';
+  /** Variables a job inherits from the daemon (`jobs.envAllowList`). */
+  envAllowList: readonly string[];
+  /** Variables that never reach a job, even when allowed: the API keys' `keyEnv`. */
+  secretEnv?: readonly string[];
 }
 
-/** What the manager knows about a job that has (or had) a process in this daemon's life. */
-interface Active {
-  id: string;
-  kind: string;
-  /** Takes a jobs.maxConcurrent slot (not for long-running service jobs). */
-  counted: boolean;
-  pid: number | undefined;
-  /** Settles when the job has been recorded as ended. */
-  done: Promise<JobRecord>;
-  cancelled: boolean;
-  abort: AbortController;
+type GroupResumer = (job: JobRecord) => Promise<void> | void;
+
+/** Restricts a call to one plugin's jobs: a job of another plugin is NOT_FOUND. */
+export interface JobOwner {
+  plugin: string;
 }
 
-const supervisorPath = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
+function notFound(id: string): NotFoundError {
+  return new NotFoundError(`Job not found: ${id}`);
+}
 
 /**
- * The job runner: FIFO queue under `jobs.maxConcurrent`, a supervisor per job (see
- * supervisor.ts), progress from log lines, cancel of the process group with a grace period,
- * and reconciliation of what was running when the daemon last stopped.
+ * The job runner's coordinator: records jobs, hands them to the queue, launches them through
+ * their supervisors, settles them, and answers waits and cancels. Admission is in job-queue.ts,
+ * the supervisor in supervisor-launcher.ts, progress in progress-tracker.ts, restart survival in
+ * job-reconciler.ts, and what a plugin sees in job-plugin-facade.ts.
  */
-export class JobManager {
+export class JobManager implements JobAdmin {
   readonly #o: JobManagerOptions;
   readonly #nextId = createJobIdGenerator();
-  readonly #queue: string[] = [];
-  readonly #active = new Map<string, Active>();
+  readonly #active = new Map<string, ActiveJob>();
   readonly #waiters = new Map<string, Set<(job: JobRecord) => void>>();
-  readonly #parsers = new Map<string, ProgressParserFactory>();
-  readonly #jobParsers = new Map<string, ProgressParserFactory>();
-  readonly #trackers = new Set<Promise<void>>();
-  readonly #resumers = new Map<string, (job: JobRecord) => Promise<void> | void>();
-  readonly #gpuWaits = new Map<string, AbortController>();
-  readonly #gpuSettling = new Set<Promise<void>>();
-  readonly #groupLogs = new Map<string, string>();
-  #running = 0;
+  readonly #resumers = new Map<string, GroupResumer>();
+  readonly #groupLogs = new Map<string, { path: string; plugin: string }>();
+  /** Launches between recording their attempt and a stable state (running, settled, queued again). */
+  readonly #launches = new Set<Promise<void>>();
+  readonly #queue: JobQueue;
+  readonly #reconciler: JobReconciler;
+  readonly progress: ProgressTracker;
+  /** Waiting reasons being written to logs, one after another. */
+  #waitNotes: Promise<void> = Promise.resolve();
   #stopping = false;
   #detached = false;
 
   constructor(options: JobManagerOptions) {
     this.#o = options;
+    const publish = (record: JobRecord) => this.#publish(record);
+    this.progress = new ProgressTracker({ store: options.store, logger: options.logger, publish });
+    this.#queue = new JobQueue({
+      store: options.store,
+      gpus: options.gpus,
+      logger: options.logger,
+      maxConcurrent: options.maxConcurrent,
+      onShutdown: options.onShutdown,
+      backfillWindowMs: options.backfillWindowMs,
+      maxWaitMs: options.maxWaitMs,
+      waiting: (id, reason) => this.#noteWaiting(id, reason),
+      launch: (id, counted) => void this.#launch(id, counted).catch((error) => this.#o.logger.error('job launch failed', { job: id, error })),
+      settle: (id, outcome) => this.#settleRow(id, outcome),
+    });
+    this.#reconciler = new JobReconciler({
+      logger: options.logger,
+      store: options.store,
+      runDir: (id) => this.#runDirOf(id),
+      settle: (id, outcome) => this.#settleRow(id, outcome),
+      settleFromExit: (id, runDir) => this.#settleFromExitFile(id, runDir),
+      adopt: (row) => {
+        const active = new ActiveJob(row.id, !row.longRunning, row.pid ?? undefined);
+        active.cancelled = row.cancelRequestedAt != null;
+        this.#active.set(row.id, active);
+        if (active.counted) this.#queue.occupy();
+        return active;
+      },
+      track: (row, ended, active) => this.progress.track(row, ended, active.abort.signal),
+      detached: () => this.#detached,
+    });
   }
 
   get logDir(): string {
     return path.join(this.#o.dataDir, 'logs');
   }
 
-  get #runDir(): string {
+  get #runRoot(): string {
     return path.join(this.#o.dataDir, 'run');
   }
 
-  /** Settles or re-adopts what was running when the previous daemon stopped. */
+  #runDirOf(id: string): RunDir {
+    return new RunDir(this.#runRoot, id);
+  }
+
+  /**
+   * Settles or re-adopts what was running (or being launched) when the previous daemon stopped,
+   * then removes run directories of jobs that have ended. Every step can be interrupted and
+   * repeated: a kill during boot leaves nothing the next start cannot finish.
+   */
   async start(): Promise<void> {
-    await mkdir(this.logDir, { recursive: true });
-    await mkdir(this.#runDir, { recursive: true });
+    await mkdir(this.logDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.#runRoot, { recursive: true, mode: 0o700 });
     for (const row of await this.#o.store.withStatus(['running'])) {
-      if (row.hasProcess) await this.#reconcile(row);
+      if (row.hasProcess) await this.#reconciler.reconcile(row);
     }
+    for (const row of await this.#o.store.withStatus(['queued'])) {
+      if (row.launchToken) await this.#reconciler.reconcileLaunch(row);
+    }
+    await this.#reconciler.removeLeftoverRunDirs(this.#runRoot);
   }
 
   /**
@@ -95,8 +145,8 @@ export class JobManager {
    * GPU inventory and progress parsers are registered before those jobs need them.
    */
   async resumeQueue(): Promise<void> {
-    for (const row of await this.#o.store.withStatus(['queued'])) this.#enqueue(row);
-    this.#pump();
+    for (const row of await this.#o.store.withStatus(['queued'])) this.#queue.enqueue(row);
+    this.#queue.pump();
   }
 
   /** Group jobs (pipelines) found running: resumed by their plugin, or settled as failed. */
@@ -117,38 +167,11 @@ export class JobManager {
   }
 
   forPlugin(plugin: string): JobService {
-    return {
-      start: (spec) => this.#startJob(plugin, spec),
-      createGroup: (spec) => this.#createGroup(plugin, spec),
-      appendLog: async (id, text) => {
-        let logPath = this.#groupLogs.get(id);
-        if (!logPath) {
-          const row = await this.#o.store.row(id);
-          if (!row) throw new NotFoundError(`Job not found: ${id}`);
-          logPath = row.logPath;
-          if (this.#groupLogs.size > 1000) this.#groupLogs.clear();
-          this.#groupLogs.set(id, logPath);
-        }
-        await appendCapped(logPath, text, this.#o.maxLogBytes);
-      },
-      settle: async (id, outcome) => {
-        const row = await this.#o.store.row(id);
-        if (!row) throw new NotFoundError(`Job not found: ${id}`);
-        if (row.hasProcess) throw new InputError(`Job ${id} has a process; it settles when the process ends`);
-        if (terminalJobStatuses.has(row.status as never)) return toRecord(row);
-        return this.#settleRow(id, { status: outcome.status, failureReason: outcome.reason ?? null });
-      },
-      get: (id) => this.get(id),
-      cancel: (id) => this.cancel(id),
-      wait: (id, options) => this.wait(id, options?.signal),
-      registerProgressParser: (kind, create) => {
-        this.#parsers.set(`${plugin}/${kind}`, create);
-      },
-      registerGroupResumer: (kind, resume) => {
-        this.#resumers.set(`${plugin}/${kind}`, resume);
-      },
-      list: (filter) => this.#o.store.list({ ...filter, plugin }),
-    };
+    return pluginJobService(this, plugin);
+  }
+
+  registerGroupResumer(plugin: string, kind: string, resume: GroupResumer): void {
+    this.#resumers.set(`${plugin}/${kind}`, resume);
   }
 
   get(id: string): Promise<JobRecord | undefined> {
@@ -160,14 +183,30 @@ export class JobManager {
   }
 
   /** Newest first, `first` at a time, after the cursor of a previous page. */
-  page(filter: JobListFilter, first: number, after: string | undefined): Promise<JobPage> {
-    return this.#o.store.page(filter, first, after);
+  page(filter: JobListFilter, first: number, after: string | undefined, fields?: readonly JobField[]): Promise<JobPage> {
+    return this.#o.store.page(filter, first, after, fields);
   }
 
-  /** Resolves with the job once it has ended. */
-  async wait(id: string, signal?: AbortSignal): Promise<JobRecord> {
+  /** What a queued job waits for (`waiting for 4 GPUs (…)`), or null. */
+  waitingFor(id: string): string | null {
+    return this.#queue.waitingFor(id) ?? null;
+  }
+
+  /** A new waiting reason goes into the job's log (once per change) and to jobUpdated. */
+  #noteWaiting(id: string, reason: string | null): void {
+    this.#waitNotes = this.#waitNotes
+      .then(async () => {
+        if (reason !== null) await this.appendLog(id, `[backplane] ${reason}\n`);
+        const record = await this.#o.store.get(id);
+        if (record?.status === 'queued') this.#publish(record);
+      })
+      .catch((error) => this.#o.logger.error('recording what a job waits for failed', { job: id, error }));
+  }
+
+  /** Resolves with the job once it has ended. With `owner`, only for that plugin's jobs. */
+  async wait(id: string, signal?: AbortSignal, owner?: JobOwner): Promise<JobRecord> {
     const job = await this.get(id);
-    if (!job) throw new NotFoundError(`Job not found: ${id}`);
+    if (!job || (owner && job.plugin !== owner.plugin)) throw notFound(id);
     if (terminalJobStatuses.has(job.status)) return job;
     return new Promise<JobRecord>((resolve, reject) => {
       let set = this.#waiters.get(id);
@@ -184,9 +223,10 @@ export class JobManager {
     });
   }
 
-  async cancel(id: string): Promise<JobRecord> {
+  /** Cancels a job (daemon-wide, or with `owner` only that plugin's). */
+  async cancel(id: string, owner?: JobOwner): Promise<JobRecord> {
     const row = await this.#o.store.row(id);
-    if (!row) throw new NotFoundError(`Job not found: ${id}`);
+    if (!row || (owner && row.plugin !== owner.plugin)) throw notFound(id);
     if (terminalJobStatuses.has(row.status as never)) throw new ConflictError(`Job ${id} has already ended (${row.status})`);
     if (!row.hasProcess) {
       for (const child of await this.#o.store.list({ parentId: id })) {
@@ -195,14 +235,14 @@ export class JobManager {
       return this.#settleRow(id, { status: 'cancelled', failureReason: null });
     }
     if (row.status === 'queued' || !row.pid) {
-      const at = this.#queue.indexOf(id);
-      if (at !== -1) this.#queue.splice(at, 1);
-      this.#gpuWaits.get(id)?.abort(new Error('cancelled'));
+      this.#queue.remove(id);
       const active = this.#active.get(id);
       if (active) {
-        // Between the queue and a pid: the launch sees the flag and stops.
+        // Being launched: a fenced attempt never runs; one its supervisor already took is
+        // terminated by the launch as soon as the command's pid is known.
         active.cancelled = true;
         await this.#o.store.update(id, { cancelRequestedAt: new Date() });
+        if (active.launch) await active.launch.runDir.fence(active.launch.token);
         return active.done;
       }
       return this.#settleRow(id, { status: 'cancelled', failureReason: null });
@@ -210,270 +250,161 @@ export class JobManager {
     await this.#o.store.update(id, { cancelRequestedAt: new Date() });
     const active = this.#active.get(id);
     if (active) active.cancelled = true;
-    await this.#terminateGroup(row.pid);
+    await this.#terminate(row.pid);
     return active ? active.done : this.wait(id);
   }
 
-  /** SIGTERM to the whole group, SIGKILL after `jobs.killGraceSeconds` if anything is left. */
-  async #terminateGroup(pgid: number): Promise<void> {
-    if (!signalGroup(pgid, 'SIGTERM')) return;
-    const deadline = Date.now() + this.#o.killGraceSeconds * 1000;
-    while (Date.now() < deadline && groupAlive(pgid)) await delay(50);
-    if (groupAlive(pgid)) {
-      this.#o.logger.info('job ignored SIGTERM; sending SIGKILL', { pgid });
-      signalGroup(pgid, 'SIGKILL');
+  /** Appends to a job's log (group jobs write their own narrative this way). */
+  async appendLog(id: string, text: string, owner?: JobOwner): Promise<void> {
+    let log = this.#groupLogs.get(id);
+    if (!log) {
+      const row = await this.#o.store.row(id);
+      if (!row) throw notFound(id);
+      log = { path: row.logPath, plugin: row.plugin };
+      if (this.#groupLogs.size > 1000) this.#groupLogs.clear();
+      this.#groupLogs.set(id, log);
     }
+    if (owner && log.plugin !== owner.plugin) throw notFound(id);
+    await appendCapped(log.path, text, this.#o.maxLogBytes);
   }
 
-  async #startJob(plugin: string, spec: JobSpec): Promise<JobRecord> {
+  /** Ends a group job (one without a process). */
+  async settleGroup(id: string, outcome: { status: 'succeeded' | 'failed' | 'cancelled'; reason?: string }, owner?: JobOwner): Promise<JobRecord> {
+    const row = await this.#o.store.row(id);
+    if (!row || (owner && row.plugin !== owner.plugin)) throw notFound(id);
+    if (row.hasProcess) throw new InputError(`Job ${id} has a process; it settles when the process ends`);
+    if (terminalJobStatuses.has(row.status as never)) return toRecord(row);
+    return this.#settleRow(id, { status: outcome.status, failureReason: outcome.reason ?? null });
+  }
+
+  #terminate(pgid: number): Promise<void> {
+    return terminateGroup(pgid, this.#o.killGraceSeconds * 1000, () => this.#o.logger.info('job ignored SIGTERM; sending SIGKILL', { pgid }));
+  }
+
+  async startJob(plugin: string, spec: JobSpec): Promise<JobRecord> {
     if (this.#stopping) throw new ConflictError('backplane is stopping; no new jobs');
     if (typeof spec.command !== 'string' || spec.command === '') throw new InputError('job command must be a non-empty string');
     if (!Array.isArray(spec.args) || spec.args.some((a) => typeof a !== 'string')) throw new InputError('job args must be strings');
     const { id, seq } = this.#nextId(spec.idPrefix);
     const logPath = path.join(this.logDir, `${id}.log`);
-    await writeFile(logPath, spec.logHeader ?? '', { flag: 'wx' });
-    const row: JobRow = {
-      id,
-      seq: String(seq),
-      kind: spec.kind,
-      plugin,
-      status: 'queued',
-      command: spec.command,
-      args: [...spec.args],
-      env: spec.env ?? null,
-      cwd: spec.cwd ?? null,
-      pid: null,
-      pidStartTicks: null,
-      supervisorPid: null,
-      supervisorStartTicks: null,
-      exitCode: null,
-      signal: null,
-      logPath,
-      createdAt: new Date(),
-      startedAt: null,
-      finishedAt: null,
-      cancelRequestedAt: null,
-      parentId: spec.parentId ?? null,
-      labels: spec.labels ?? {},
-      hasProcess: true,
-      longRunning: spec.longRunning === true,
-      progress: null,
-      progressMessage: null,
-      failureReason: null,
-      gpus: [],
-      gpuRequest: spec.gpus ?? null,
-    } as JobRow;
+    await writeFile(logPath, spec.logHeader ?? '', { flag: 'wx', mode: 0o600 });
+    const row = processJobRow({ id, seq, plugin, logPath }, spec);
     const record = await this.#o.store.insert(row);
-    if (spec.progress) this.#jobParsers.set(id, spec.progress);
+    if (spec.progress) this.progress.registerJob(id, spec.progress);
     this.#publish(record);
-    this.#enqueue(row);
-    this.#pump();
+    this.#queue.enqueue(row);
+    this.#queue.pump();
     return record;
   }
 
-  async #createGroup(plugin: string, spec: JobGroupSpec): Promise<JobRecord> {
+  async createGroup(plugin: string, spec: JobGroupSpec): Promise<JobRecord> {
     const { id, seq } = this.#nextId(spec.idPrefix);
     const logPath = path.join(this.logDir, `${id}.log`);
-    await writeFile(logPath, '', { flag: 'wx' });
-    const now = new Date();
-    const record = await this.#o.store.insert({
-      id,
-      seq: String(seq),
-      kind: spec.kind,
-      plugin,
-      status: 'running',
-      command: spec.command,
-      args: [...spec.args],
-      env: null,
-      cwd: null,
-      pid: null,
-      pidStartTicks: null,
-      supervisorPid: null,
-      supervisorStartTicks: null,
-      exitCode: null,
-      signal: null,
-      logPath,
-      createdAt: now,
-      startedAt: now,
-      finishedAt: null,
-      cancelRequestedAt: null,
-      parentId: spec.parentId ?? null,
-      labels: spec.labels ?? {},
-      hasProcess: false,
-      longRunning: false,
-      progress: null,
-      progressMessage: null,
-      failureReason: null,
-      gpus: [],
-      gpuRequest: null,
-    } as JobRow);
+    await writeFile(logPath, '', { flag: 'wx', mode: 0o600 });
+    const record = await this.#o.store.insert(groupJobRow({ id, seq, plugin, logPath }, spec));
     this.#publish(record);
     return record;
   }
 
-  #enqueue(row: JobRow): void {
-    // A lease granted before a restart still belongs to the job: reuse it.
-    const held = this.#o.gpus.leases().some((lease) => lease.holder.kind === 'job' && lease.holder.id === row.id);
-    if (row.gpuRequest && !held) {
-      // GPUs first, outside the concurrency queue, so a job waiting for a card holds no slot.
-      const controller = new AbortController();
-      this.#gpuWaits.set(row.id, controller);
-      const waiting: Promise<void> = this.#o.gpus
-        .acquire({ ...row.gpuRequest, holder: { kind: 'job', id: row.id }, wait: true, signal: controller.signal })
-        .then(async (lease) => {
-          this.#gpuWaits.delete(row.id);
-          await this.#o.store.update(row.id, { gpus: lease.indices });
-          if (this.#stopping) return;
-          this.#admit(row);
-        })
-        .catch(async (error) => {
-          this.#gpuWaits.delete(row.id);
-          // Aborted by cancel(): it settles the job. Aborted by a stop that keeps jobs: the job
-          // stays queued for the next start.
-          if (controller.signal.aborted && (!this.#stopping || this.#o.onShutdown === 'keep')) return;
-          const current = await this.#o.store.row(row.id);
-          if (current && current.status === 'queued') {
-            await this.#settleRow(row.id, controller.signal.aborted ? { status: 'cancelled', failureReason: null } : { status: 'failed', failureReason: `no GPU lease: ${describeError(error)}` });
-          }
-        });
-      this.#gpuSettling.add(waiting);
-      void waiting.finally(() => this.#gpuSettling.delete(waiting));
-      return;
-    }
-    this.#admit(row);
-  }
-
-  /** Into the FIFO queue; a long-running service job starts at once, outside the slots. */
-  #admit(row: JobRow): void {
-    if (row.longRunning) {
-      void this.#launch(row.id, false).catch((error) => this.#o.logger.error('job launch failed', { job: row.id, error }));
-      return;
-    }
-    this.#queue.push(row.id);
-    this.#pump();
-  }
-
-  #pump(): void {
-    while (!this.#stopping && this.#running < this.#o.maxConcurrent && this.#queue.length > 0) {
-      const id = this.#queue.shift()!;
-      this.#running++;
-      void this.#launch(id, true).catch((error) => this.#o.logger.error('job launch failed', { job: id, error }));
-    }
-  }
-
+  /**
+   * Launches a job at most once: the attempt is recorded on the row (compare-and-set) before the
+   * supervisor is spawned, and the supervisor claims it before it runs anything (supervisor.ts).
+   */
   async #launch(id: string, counted: boolean): Promise<void> {
     const row = await this.#o.store.row(id);
-    if (!row || row.status !== 'queued') {
-      if (counted) this.#release();
+    const token = newLaunchToken();
+    if (!row || row.status !== 'queued' || row.launchToken || this.#stopping || this.#active.has(id)) {
+      if (counted) this.#queue.release();
       return;
     }
-    let resolveDone!: (job: JobRecord) => void;
-    const active: Active = { id, kind: `${row.plugin}/${row.kind}`, counted, pid: undefined, done: new Promise((r) => (resolveDone = r)), cancelled: false, abort: new AbortController() };
+    const active = new ActiveJob(id, counted);
     this.#active.set(id, active);
-    const runDir = path.join(this.#runDir, id);
-    await mkdir(runDir, { recursive: true });
-    const statePath = path.join(runDir, 'state.json');
-    const exitPath = path.join(runDir, 'exit.json');
-    const gpuEnv = row.gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: row.gpus.join(','), CUDA_DEVICE_ORDER: 'PCI_BUS_ID' } : {};
-    const spec = {
-      jobId: id,
-      command: row.command,
-      args: row.args,
-      cwd: row.cwd,
-      env: { ...stringEnv(process.env), ...(row.env ?? {}), ...gpuEnv },
-      logPath: row.logPath,
-      statePath,
-      exitPath,
-      socketPath: path.join(os.tmpdir(), `bp-${randomBytes(6).toString('hex')}.sock`),
-      maxLogBytes: this.#o.maxLogBytes,
-      headerBytes: (await stat(row.logPath)).size,
-    };
-    const specPath = path.join(runDir, 'spec.json');
-    await writeFile(specPath, JSON.stringify(spec));
-    if (active.cancelled) {
-      resolveDone(await this.#settleRow(id, { status: 'cancelled', failureReason: null }));
+    if (!(await this.#o.store.claimLaunch(id, token))) {
+      this.#active.delete(id);
+      if (counted) this.#queue.release();
       return;
     }
-    const errFd = openSync(path.join(runDir, 'supervisor.err'), 'a');
-    const supervisor = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', supervisorPath, specPath], {
-      detached: true,
-      stdio: ['ignore', 'ignore', errFd],
-    });
-    closeSync(errFd);
-    supervisor.unref();
-    const supervisorExited = new Promise<void>((resolve) => {
-      supervisor.once('exit', () => resolve());
-      supervisor.once('error', () => resolve());
-    });
-
-    // The supervisor reports the child's pid through state.json (or an exit file at once when
-    // the command cannot start).
-    let state: { pid: number } | undefined;
-    while (!state) {
-      state = await readJson<{ pid: number }>(statePath);
-      if (state || existsSync(exitPath)) break;
-      if (supervisor.exitCode !== null || supervisor.signalCode !== null) break;
-      await delay(5);
+    if (this.#stopping) {
+      // Stop began while the attempt was being recorded: nothing was spawned, queue it again.
+      await this.#o.store.update(id, { launchToken: null });
+      this.#active.delete(id);
+      return;
     }
-    if (state) {
-      active.pid = state.pid;
-      const [pidTicks, supTicks] = await Promise.all([processStartTicks(state.pid), supervisor.pid ? processStartTicks(supervisor.pid) : undefined]);
-      const patch: JobPatch = {
-        status: 'running',
-        pid: state.pid,
-        pidStartTicks: pidTicks ?? null,
-        supervisorPid: supervisor.pid ?? null,
-        supervisorStartTicks: supTicks ?? null,
-        startedAt: new Date(),
-      };
-      await this.#o.store.update(id, patch);
-      this.#publish({ ...toRecord(row), ...patch } as JobRecord);
-      if (active.cancelled) void this.#terminateGroup(state.pid);
-      void this.#trackProgress(active, row, supervisorExited);
+    const runDir = this.#runDirOf(id);
+    active.launch = { runDir, token };
+    let stable!: () => void;
+    const inFlight = new Promise<void>((resolve) => (stable = resolve));
+    this.#launches.add(inFlight);
+    void inFlight.finally(() => this.#launches.delete(inFlight));
+    let launch: Launch;
+    try {
+      const base = allowedEnv(process.env, { allowList: this.#o.envAllowList, deny: this.#o.secretEnv ?? [] });
+      launch = await launchSupervisor(row, runDir, { token, env: jobEnv(base, row.env, row.gpus), supervisorEnv: base, maxLogBytes: this.#o.maxLogBytes, shouldStart: () => !active.cancelled && !this.#stopping });
+      if (launch.status === 'claimed' && launch.pid !== undefined) await this.#recordRunning(active, row, launch);
+    } catch (error) {
+      // Nothing is known to run (the attempt may still be claimed); fencing keeps it that way.
+      await runDir.fence(token).catch(() => undefined);
+      stable();
+      active.ended(await this.#settleRow(id, { status: 'failed', failureReason: `could not start: ${describeError(error)}` }));
+      return;
     }
-    await supervisorExited;
+    active.launch = undefined;
+    stable();
+    if (launch.status === 'fenced' && !active.cancelled) {
+      // Fenced by a stop: it never ran, and the next start launches it.
+      await this.#o.store.update(id, { launchToken: null });
+      this.#active.delete(id);
+      return;
+    }
+    if (launch.status !== 'claimed') {
+      const outcome: JobPatch = active.cancelled ? { status: 'cancelled', failureReason: null } : { status: 'failed', failureReason: 'lost: the job supervisor ended before it started the command' };
+      active.ended(await this.#settleRow(id, outcome));
+      return;
+    }
+    await launch.ended;
     // With `onShutdown: keep` the job outlives this daemon; the next start settles it.
     if (this.#detached) return;
-    resolveDone(await this.#settleFromExitFile(id, runDir));
+    active.ended(await this.#settleFromExitFile(id, runDir));
+  }
+
+  /** The command started: the row says `running` (with the pids a restart re-adopts by). */
+  async #recordRunning(active: ActiveJob, row: JobRow, launch: Extract<Launch, { status: 'claimed' }>): Promise<void> {
+    const pid = launch.pid!;
+    active.pid = pid;
+    const patch: JobPatch = {
+      status: 'running',
+      pid,
+      pidStartTicks: launch.pidStartTicks ?? null,
+      supervisorPid: launch.supervisorPid ?? null,
+      supervisorStartTicks: launch.supervisorStartTicks ?? null,
+      startedAt: new Date(),
+    };
+    await this.#o.store.update(row.id, patch);
+    this.#publish({ ...toRecord(row), ...patch } as JobRecord);
+    if (active.cancelled) void this.#terminate(pid);
+    this.progress.track(row, launch.ended, active.abort.signal);
   }
 
   /** Settles a job from its supervisor's exit file (or as lost when there is none). */
-  async #settleFromExitFile(id: string, runDir: string): Promise<JobRecord> {
-    const exit = await readJson<{ exitCode: number | null; signal: string | null; error?: string; finishedAt: string }>(path.join(runDir, 'exit.json'));
+  async #settleFromExitFile(id: string, runDir: RunDir): Promise<JobRecord> {
+    const exit = await runDir.readExit();
     const row = await this.#o.store.row(id);
-    const cancelled = row?.cancelRequestedAt != null;
-    let outcome: JobPatch;
-    if (!exit) {
-      outcome = { status: cancelled ? 'cancelled' : 'failed', failureReason: cancelled ? null : 'lost: the job supervisor ended without recording an exit status' };
-    } else if (exit.error) {
-      outcome = { status: 'failed', failureReason: exit.error };
-    } else if (cancelled) {
-      outcome = { status: 'cancelled', exitCode: exit.exitCode, signal: exit.signal, failureReason: null };
-    } else if (exit.exitCode === 0) {
-      outcome = { status: 'succeeded', exitCode: 0, signal: null, failureReason: null };
-    } else {
-      outcome = {
-        status: 'failed',
-        exitCode: exit.exitCode,
-        signal: exit.signal,
-        failureReason: exit.signal ? `killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`,
-      };
-    }
-    if (exit?.finishedAt) outcome.finishedAt = new Date(exit.finishedAt);
-    const settled = await this.#settleRow(id, outcome);
-    await rm(runDir, { recursive: true, force: true });
+    const settled = await this.#settleRow(id, exitOutcome(exit, row?.cancelRequestedAt != null));
+    await rm(runDir.dir, { recursive: true, force: true });
     return settled;
   }
 
   async #settleRow(id: string, outcome: JobPatch): Promise<JobRecord> {
     const patch: JobPatch = { finishedAt: new Date(), ...outcome };
     await this.#o.store.update(id, patch);
+    // Ended for good: no attempt of it can start any more, so its fences may go too.
+    await rm(this.#runDirOf(id).dir, { recursive: true, force: true });
     const record = (await this.#o.store.get(id))!;
     await this.#o.gpus.releaseHolder({ kind: 'job', id }).catch((error) => this.#o.logger.error('releasing GPU lease failed', { job: id, error }));
     const active = this.#active.get(id);
     this.#active.delete(id);
-    this.#jobParsers.delete(id);
-    if (active?.counted) this.#release();
+    this.progress.forget(id);
+    if (active?.counted) this.#queue.release();
     this.#publish(record);
     const waiters = this.#waiters.get(id);
     this.#waiters.delete(id);
@@ -482,137 +413,29 @@ export class JobManager {
     return record;
   }
 
-  #release(): void {
-    this.#running = Math.max(0, this.#running - 1);
-    this.#pump();
-  }
-
-  /** Starts following a job's log for progress; `stop()` waits for every tracker. */
-  #trackProgress(active: Active, row: JobRow, ended: Promise<void>): void {
-    const tracker = this.#followProgress(active, row, ended);
-    this.#trackers.add(tracker);
-    void tracker.finally(() => this.#trackers.delete(tracker));
-  }
-
   /**
-   * Feeds new log lines to the job's own parser; writes progress at most once a second, and
-   * the last reading at most a second after it arrived, even when the log goes quiet.
+   * Graceful stop: `jobs.onShutdown: stop` cancels running jobs; `keep` leaves them running.
+   * Launches in flight are seen through first: an attempt its supervisor already took is
+   * recorded `running`; one it did not is fenced and stays `queued` for the next start.
    */
-  async #followProgress(active: Active, row: JobRow, ended: Promise<void>): Promise<void> {
-    let finished = false;
-    void ended.then(() => (finished = true));
-    let parser: ProgressParser | undefined;
-    let pending: { fraction?: number | null; message?: string | null } | undefined;
-    let lastWrite = 0;
-    let timer: NodeJS.Timeout | undefined;
-    let writing: Promise<void> = Promise.resolve();
-    const flush = () => {
-      clearTimeout(timer);
-      timer = undefined;
-      if (!pending) return writing;
-      const patch: JobPatch = {};
-      if (pending.fraction !== undefined) patch.progress = pending.fraction === null ? null : Math.min(1, Math.max(0, pending.fraction));
-      if (pending.message !== undefined) patch.progressMessage = pending.message?.slice(0, 200) ?? null;
-      pending = undefined;
-      lastWrite = Date.now();
-      writing = writing.then(async () => {
-        await this.#o.store.update(row.id, patch);
-        const current = await this.#o.store.get(row.id);
-        if (current && !terminalJobStatuses.has(current.status)) this.#publish(current);
-      });
-      return writing;
-    };
-    try {
-      for await (const batch of followLines(row.logPath, { from: 0, isFinished: () => finished, signal: active.abort.signal })) {
-        const create = this.#jobParsers.get(row.id) ?? this.#parsers.get(active.kind);
-        if (!create) continue;
-        parser ??= create(toRecord(row));
-        for (const line of progressLines(batch)) {
-          const parsed = parser(line);
-          if (parsed) pending = { ...pending, ...parsed };
-        }
-        if (!pending) continue;
-        const wait = 1000 - (Date.now() - lastWrite);
-        if (wait <= 0) await flush();
-        else timer ??= setTimeout(() => void flush().catch(() => undefined), wait);
-      }
-      await flush();
-    } catch (error) {
-      clearTimeout(timer);
-      this.#o.logger.warn('progress tracking stopped', { job: row.id, error: describeError(error) });
-    }
-  }
-
-  async #reconcile(row: JobRow): Promise<void> {
-    const runDir = path.join(this.#runDir, row.id);
-    if (existsSync(path.join(runDir, 'exit.json'))) {
-      await this.#settleFromExitFile(row.id, runDir);
-      return;
-    }
-    const supervisorAlive = await isSameProcessAlive(row.supervisorPid, row.supervisorStartTicks);
-    const childAlive = await isSameProcessAlive(row.pid, row.pidStartTicks);
-    if (!supervisorAlive && !childAlive) {
-      await this.#settleRow(row.id, { status: 'failed', failureReason: 'lost: the process ended while backplane was down and no exit status was recorded' });
-      return;
-    }
-    // Re-adopt: the supervisor (or, failing that, the orphaned child) is watched until it ends.
-    let resolveDone!: (job: JobRecord) => void;
-    const active: Active = { id: row.id, kind: `${row.plugin}/${row.kind}`, counted: !row.longRunning, pid: row.pid ?? undefined, done: new Promise((r) => (resolveDone = r)), cancelled: row.cancelRequestedAt != null, abort: new AbortController() };
-    this.#active.set(row.id, active);
-    if (active.counted) this.#running++;
-    this.#o.logger.info('re-adopted running job', { job: row.id, pid: row.pid, supervisor: supervisorAlive });
-    const ended = (async () => {
-      while (!active.abort.signal.aborted) {
-        if (existsSync(path.join(runDir, 'exit.json'))) return;
-        const alive = supervisorAlive ? await isSameProcessAlive(row.supervisorPid, row.supervisorStartTicks) : await isSameProcessAlive(row.pid, row.pidStartTicks);
-        if (!alive) return;
-        await delay(250);
-      }
-    })();
-    void this.#trackProgress(active, row, ended);
-    void ended.then(async () => {
-      if (active.abort.signal.aborted || this.#detached) return;
-      if (!supervisorAlive && !existsSync(path.join(runDir, 'exit.json'))) {
-        resolveDone(await this.#settleRow(row.id, { status: row.cancelRequestedAt ? 'cancelled' : 'failed', failureReason: 'the process ended, but its supervisor was gone, so its exit status is unknown' }));
-        return;
-      }
-      resolveDone(await this.#settleFromExitFile(row.id, runDir));
-    });
-  }
-
-  /** Graceful stop: `jobs.onShutdown: stop` cancels running jobs; `keep` leaves them running. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    for (const controller of this.#gpuWaits.values()) controller.abort(new Error('backplane stopping'));
-    await Promise.allSettled([...this.#gpuSettling]);
+    await this.#queue.stop();
+    await this.#waitNotes;
     if (this.#o.onShutdown === 'stop') {
       await Promise.allSettled([...this.#active.keys()].map((id) => this.cancel(id)));
+    } else {
+      const launching = [...this.#active.values()].flatMap((active) => (active.launch ? [active.launch] : []));
+      await Promise.allSettled(launching.map(({ runDir, token }) => runDir.fence(token)));
     }
+    while (this.#launches.size > 0) await Promise.allSettled([...this.#launches]);
     this.#detached = true;
     for (const active of this.#active.values()) active.abort.abort(new Error('backplane stopping'));
     // Progress writes must land before the database closes.
-    await Promise.allSettled([...this.#trackers]);
+    await this.progress.drain();
   }
 
   #publish(record: JobRecord): void {
     this.#o.pubsub.publish(jobTopic, record);
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
-  return out;
 }

@@ -16,7 +16,7 @@ export function legacyJobStatus(status: JobStatus | string): 'running' | 'finish
 /** The legacy `GET /jobs` cap: it has no paging, so it returns at most this many (the newest). */
 export const legacyJobListLimit = 100_000;
 
-export const jobOperations = new URL('../../schema/operations/jobs.graphql', import.meta.url);
+export const jobOperations = new URL('./operations.graphql', import.meta.url);
 
 type LegacyJobNode = LegacyJobListQuery['jobs']['edges'][number]['node'];
 
@@ -81,7 +81,8 @@ function legacyJob(node: LegacyJobNode) {
     args: node.args,
     status: legacyJobStatus(node.status),
     pid: node.pid ?? 0,
-    log_file: node.logPath,
+    // The Go server's path, relative to its working directory (`logs/<id>.log`), not backplane's.
+    log_file: `logs/${node.id}.log`,
     start_time: formatGoRfc3339(node.startedAt ?? node.createdAt),
   };
   if (node.finishedAt) job.end_time = formatGoRfc3339(node.finishedAt);

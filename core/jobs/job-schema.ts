@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { InputError, NotFoundError } from '../errors.ts';
 import type { Builder, CoreSchemaRefs } from '../graphql/builder.ts';
 import { cursorArg, firstArg, idArg, tailArg } from '../graphql/validators.ts';
-import { jobTopic } from './job-manager.ts';
+import { jobTopic } from './job-topic.ts';
+import { connectionJobFields } from './job-selection.ts';
 import { terminalJobStatuses, type JobRecord } from './job-service.ts';
 import { followLines, readTail, splitLines } from './log-file.ts';
 
@@ -32,6 +33,7 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
   });
 
   const Job = builder.objectRef<JobRecord>('Job');
+  // A field that reads the record belongs in job-selection.ts too, or listings read every column.
   Job.implement({
     description: 'Long external work (data generation, training, serving, conversion) run by a plugin.',
     fields: (t) => ({
@@ -58,6 +60,11 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
       progressMessage: t.exposeString('progressMessage', { nullable: true }),
       failureReason: t.exposeString('failureReason', { nullable: true }),
       gpus: t.exposeIntList('gpus', { description: 'GPU indices leased to the job.' }),
+      waitingFor: t.string({
+        nullable: true,
+        description: 'What a queued job waits for: `waiting for 4 GPUs (2 free, held by t-…, ml-…)` or `waiting for a job slot (jobs.maxConcurrent=2)`; null when it is not waiting.',
+        resolve: (j, _args, ctx) => (j.status === 'queued' ? ctx.core.jobs.waitingFor(j.id) : null),
+      }),
       logSize: t.float({ description: 'Size of the log file in bytes.', resolve: async (j) => (await stat(j.logPath).catch(() => undefined))?.size ?? 0 }),
       logExists: t.boolean({ resolve: async (j) => (await stat(j.logPath).catch(() => undefined)) !== undefined }),
       log: t.string({
@@ -94,12 +101,14 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
         plugin: t.arg.string({ validate: { schema: idArg } }),
         kind: t.arg.string({ validate: { schema: idArg } }),
       },
-      resolve: async (_root, args, ctx) => {
+      resolve: async (_root, args, ctx, info) => {
         if (args.last != null || args.before != null) throw new InputError('jobs pages forward only: use first and after');
         const first = firstArg.safeParse(args.first ?? 50);
         if (!first.success) throw new InputError(`Invalid argument first: ${first.error.issues[0].message}`);
         if (args.after != null && !cursorArg.safeParse(args.after).success) throw new InputError('Invalid argument after: expected a cursor from a previous page');
-        const page = await ctx.core.jobs.page({ status: args.status ?? undefined, plugin: args.plugin ?? undefined, kind: args.kind ?? undefined }, first.data, args.after ?? undefined);
+        // Only the columns the selected fields read: a legacy `GET /jobs` lists 100,000 jobs.
+        const filter = { status: args.status ?? undefined, plugin: args.plugin ?? undefined, kind: args.kind ?? undefined };
+        const page = await ctx.core.jobs.page(filter, first.data, args.after ?? undefined, connectionJobFields(info));
         const edges = page.records.map((node) => ({ cursor: cursorOf(node), node }));
         return {
           edges,

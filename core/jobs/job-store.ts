@@ -31,6 +31,14 @@ export class JobStore {
     await this.#fork().nativeUpdate(JobEntity, { id }, patch);
   }
 
+  /**
+   * Records a launch attempt, only if the job is still `queued` with no attempt in flight (a
+   * compare-and-set: two launches of one job cannot both get here).
+   */
+  async claimLaunch(id: string, token: string): Promise<boolean> {
+    return (await this.#fork().nativeUpdate(JobEntity, { id, status: 'queued', launchToken: null }, { launchToken: token })) === 1;
+  }
+
   async row(id: string): Promise<JobRow | null> {
     return this.#fork().findOne(JobEntity, { id }, { disableIdentityMap: true });
   }
@@ -51,20 +59,72 @@ export class JobStore {
     return this.#select(clause, params);
   }
 
-  /** Newest first; `after` is the seq cursor of the last job of the previous page. */
-  async page(filter: JobListFilter, first: number, after: string | undefined): Promise<JobPage> {
+  /**
+   * Newest first; `after` is the seq cursor of the last job of the previous page. With `fields`,
+   * only those columns are read and each record carries only those properties (and `id`): for
+   * callers that read nothing else, such as the resolvers of the fields a query selected.
+   */
+  async page(filter: JobListFilter, first: number, after: string | undefined, fields?: readonly JobField[]): Promise<JobPage> {
     const { clause, params } = sqlWhere(filter, after);
-    const records = await this.#select(clause, params, first + 1);
-    return { records: records.slice(0, first), hasNextPage: records.length > first };
+    const records = await this.#select(clause, params, first + 1, fields);
+    if (records.length > first) return { records: records.slice(0, first), hasNextPage: true };
+    return { records, hasNextPage: false };
   }
 
-  async #select(clause: string, params: unknown[], limit?: number): Promise<JobRecord[]> {
-    const sql = `select ${columns} from bp_jobs ${clause} order by seq desc${limit === undefined ? '' : ` limit ${Math.floor(limit)}`}`;
-    return (await this.#read(sql, params)).map(fromSql);
+  async #select(clause: string, params: unknown[], limit?: number, fields?: readonly JobField[]): Promise<JobRecord[]> {
+    // The limit is a parameter, so each column list and filter keeps one prepared statement.
+    const sql = `select ${columnList(fields)} from bp_jobs ${clause} order by seq desc${limit === undefined ? '' : ' limit ?'}`;
+    const rows = await this.#read(sql, limit === undefined ? params : [...params, Math.floor(limit)]);
+    for (const row of rows) fromSql(row);
+    return rows as unknown as JobRecord[];
   }
 }
 
-const columns = 'id, kind, plugin, status, command, args, cwd, pid, exit_code, signal, log_path, created_at, started_at, finished_at, parent_id, labels, progress, progress_message, failure_reason, gpus';
+/** A property of {@link JobRecord}, as a partial read names it. */
+export type JobField = keyof JobRecord;
+
+// Each property's column, aliased to the property's name so a row needs no copying.
+const fieldColumns: Record<JobField, string> = {
+  id: 'id',
+  kind: 'kind',
+  plugin: 'plugin',
+  status: 'status',
+  command: 'command',
+  args: 'args',
+  cwd: 'cwd',
+  pid: 'pid',
+  exitCode: 'exit_code as "exitCode"',
+  signal: 'signal',
+  logPath: 'log_path as "logPath"',
+  createdAt: 'created_at as "createdAt"',
+  startedAt: 'started_at as "startedAt"',
+  finishedAt: 'finished_at as "finishedAt"',
+  parentId: 'parent_id as "parentId"',
+  labels: 'labels',
+  progress: 'progress',
+  progressMessage: 'progress_message as "progressMessage"',
+  failureReason: 'failure_reason as "failureReason"',
+  gpus: 'gpus',
+};
+const allFields = Object.keys(fieldColumns) as JobField[];
+const allColumns = allFields.map((field) => fieldColumns[field]).join(', ');
+const columnLists = new Map<string, string>();
+
+/** The select list for `fields` (plus `id`), always in one order so equal sets share a statement. */
+function columnList(fields: readonly JobField[] | undefined): string {
+  if (fields === undefined) return allColumns;
+  const wanted = new Set<JobField>(fields);
+  wanted.add('id');
+  const key = allFields.filter((field) => wanted.has(field)).join(',');
+  let list = columnLists.get(key);
+  if (list === undefined) {
+    list = key.split(',').map((field) => fieldColumns[field as JobField]).join(', ');
+    // At most 2^20 sets exist; a query can only ask for a handful of them.
+    if (columnLists.size > 1000) columnLists.clear();
+    columnLists.set(key, list);
+  }
+  return list;
+}
 
 function sqlWhere(filter: JobListFilter, before?: string): { clause: string; params: unknown[] } {
   const parts: string[] = [];
@@ -81,35 +141,19 @@ function sqlWhere(filter: JobListFilter, before?: string): { clause: string; par
   return { clause: parts.length > 0 ? `where ${parts.join(' and ')}` : '', params };
 }
 
-// SQLite hands back JSON as text and times as epoch milliseconds; PostgreSQL parses both.
+// SQLite hands back JSON as text and times as epoch milliseconds; PostgreSQL parses both. Text,
+// integer and double columns arrive as strings and numbers from both.
 const json = <T>(value: unknown, fallback: T): T => (value == null ? fallback : typeof value === 'string' ? (JSON.parse(value) as T) : (value as T));
 const date = (value: unknown): Date | null => (value == null ? null : value instanceof Date ? value : new Date(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : (value as number)));
-const num = (value: unknown): number | null => (value == null ? null : Number(value));
-const str = (value: unknown): string | null => (value == null ? null : String(value));
 
-function fromSql(row: Record<string, unknown>): JobRecord {
-  return {
-    id: String(row.id),
-    kind: String(row.kind),
-    plugin: String(row.plugin),
-    status: row.status as JobStatus,
-    command: String(row.command),
-    args: json<string[]>(row.args, []),
-    cwd: str(row.cwd),
-    pid: num(row.pid),
-    exitCode: num(row.exit_code),
-    signal: str(row.signal),
-    logPath: String(row.log_path),
-    createdAt: date(row.created_at)!,
-    startedAt: date(row.started_at),
-    finishedAt: date(row.finished_at),
-    parentId: str(row.parent_id),
-    labels: json<Record<string, string>>(row.labels, {}),
-    progress: num(row.progress),
-    progressMessage: str(row.progress_message),
-    failureReason: str(row.failure_reason),
-    gpus: json<number[]>(row.gpus, []),
-  };
+/** Turns a row selected with {@link columnList} into its record in place (rows are fresh objects). */
+function fromSql(row: Record<string, unknown>): void {
+  if ('args' in row) row.args = json<string[]>(row.args, []);
+  if ('createdAt' in row) row.createdAt = date(row.createdAt);
+  if ('startedAt' in row) row.startedAt = date(row.startedAt);
+  if ('finishedAt' in row) row.finishedAt = date(row.finishedAt);
+  if ('labels' in row) row.labels = json<Record<string, string>>(row.labels, {});
+  if ('gpus' in row) row.gpus = json<number[]>(row.gpus, []);
 }
 
 export function toRecord(row: JobRow): JobRecord {

@@ -4,20 +4,30 @@
  * writes the child's output to the log (in arrival order, under the size cap) and its exit
  * status to a file, which is how a restarted daemon settles a job with its real exit code.
  *
- * Run as `node supervisor.ts <spec.json>`. Standalone on purpose: only node: builtins, so Node
- * strips its types and starts it in tens of milliseconds.
+ * Exactly once: before it starts the command, the supervisor claims its launch attempt by
+ * creating `claim-<token>` (a hard link, which fails if the file exists). The daemon fences an
+ * attempt it gives up on (cancel, stop, or a restart that finds no claim) by creating the same
+ * file first, so a supervisor that was still starting then exits without running anything.
+ *
+ * Run as `node supervisor.ts <spec-<token>.json>` with the job's environment as JSON on stdin
+ * (never in a file). Standalone on purpose: only node: builtins, so Node strips its types and
+ * starts it in tens of milliseconds.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 
-interface SupervisorSpec {
+export interface SupervisorSpec {
   jobId: string;
+  /** This launch attempt. */
+  token: string;
   command: string;
   args: string[];
   cwd: string | null;
-  env: Record<string, string>;
+  /** The names of the variables the daemon sends on stdin (their values are never written down). */
+  envKeys: string[];
   logPath: string;
+  claimPath: string;
   statePath: string;
   exitPath: string;
   socketPath: string;
@@ -30,14 +40,51 @@ const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as SupervisorSpec
 // A terminal hangup or the daemon's process group getting a signal must not end the job.
 for (const signal of ['SIGHUP', 'SIGINT', 'SIGPIPE'] as const) process.on(signal, () => {});
 
+// All of stdin, or the daemon died while writing it: then there is nothing safe to run.
+const env = JSON.parse(await readStdin()) as Record<string, string>;
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (chunk: Buffer) => chunks.push(chunk));
+    process.stdin.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.once('error', reject);
+  });
+}
+
+function writeAtomic(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value)}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Takes this attempt, unless the daemon fenced it (or another process took it): then false. */
+function claim(): boolean {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  const tmp = `${spec.claimPath}.${process.pid}`;
+  writeFileSync(tmp, JSON.stringify({ token: spec.token, supervisorPid: process.pid, supervisorStartTicks: startTicks }), { mode: 0o600 });
+  try {
+    linkSync(tmp, spec.claimPath);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // gone with its directory
+    }
+  }
+}
+
+if (!claim()) {
+  process.stderr.write(`[backplane] launch ${spec.token} of job ${spec.jobId} was fenced or already claimed; not running it\n`);
+  process.exit(0);
+}
+
 let logFd = openSync(spec.logPath, 'a+');
 let logSize = fstatSync(logFd).size;
 let droppedBytes = 0;
-
-function writeAtomic(path: string, value: unknown): void {
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(value)}\n`);
-  renameSync(`${path}.tmp`, path);
-}
 
 /** Keeps the header and the newest half of the cap, with a line saying what was dropped. */
 function compact(): void {
@@ -49,7 +96,7 @@ function compact(): void {
   droppedBytes += logSize - header.length - tail.length;
   const marker = Buffer.from(`[backplane] ${droppedBytes} bytes of older output were dropped (jobs.maxLogBytes = ${spec.maxLogBytes})\n`);
   const tmp = `${spec.logPath}.compact`;
-  const fd = openSync(tmp, 'w');
+  const fd = openSync(tmp, 'w', 0o600);
   writeSync(fd, header);
   writeSync(fd, marker);
   writeSync(fd, tail);
@@ -99,7 +146,7 @@ server.listen(spec.socketPath, () => {
 
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd ?? undefined,
-      env: spec.env,
+      env,
       stdio: ['ignore', writer, writer],
       detached: true,
     });

@@ -2,78 +2,31 @@ import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { execa, type ExecaError } from 'execa';
+import { ProcessError } from '../../packages/plugin-api/src/process-error.ts';
+import { decodeSurrogateEscape } from '../util/surrogate-escape.ts';
+import type { Logger } from '../../packages/plugin-api/src/services/logger.ts';
+import type { ProcessService, RunResult } from '../../packages/plugin-api/src/services/processes.ts';
 
-export interface RunOptions {
-  cwd?: string;
-  /** Added to the daemon's environment. */
-  env?: Record<string, string | undefined>;
-  /** Kill the command (SIGTERM, then SIGKILL) after this long. @default 60000 */
-  timeoutMs?: number;
-  /** Aborts the command; the plugin's stop signal is always included. */
-  signal?: AbortSignal;
-  input?: string;
-  /** Cap for captured stdout/stderr, in bytes. @default 16 MiB */
-  maxBuffer?: number;
+export type { RunOptions, RunResult, SpawnOptions, SpawnedProcess, ProcessService } from '../../packages/plugin-api/src/services/processes.ts';
+
+export interface ProcessServiceOptions {
+  /** The plugin's stop signal: every command ends with it. */
+  signal: AbortSignal;
+  /** Where failures of `run` are logged (with their stderr tail), unless a call opts out. */
+  logger?: Logger;
 }
 
-/** The outcome of a finished command. Non-zero exits are results, not exceptions. */
-export interface RunResult {
-  command: string;
-  exitCode: number | undefined;
-  signal: string | undefined;
-  stdout: string;
-  stderr: string;
-  /** True for a non-zero exit, a signal, a timeout, a spawn failure or cancellation. */
-  failed: boolean;
-  timedOut: boolean;
-  canceled: boolean;
-  /** The executable could not be found or started (ENOENT, EACCES). */
-  spawnError: string | undefined;
-  durationMs: number;
-}
-
-export interface SpawnOptions {
-  cwd?: string;
-  env?: Record<string, string | undefined>;
-  /** Ends the process; the plugin's stop signal is always included. */
-  signal?: AbortSignal;
-  /** Each complete output line (without its newline) as it arrives. */
-  onLine?(line: string, stream: 'stdout' | 'stderr'): void;
-  /** SIGKILL this long after SIGTERM when stopping. @default 5000 */
-  killGraceMs?: number;
-}
-
-/** A long-lived process whose output is consumed line by line (`nvidia-smi --loop-ms`, `podman logs -f`). */
-export interface SpawnedProcess {
-  readonly pid: number | undefined;
-  /** Settles when the process ends (stdout/stderr are not buffered: they went to onLine). */
-  readonly done: Promise<RunResult>;
-  /** SIGTERM, then SIGKILL after the grace period; resolves when it has ended. */
-  stop(): Promise<RunResult>;
-}
-
-/**
- * Runs external commands: always an argv array through execa, never a shell; every command is
- * cancelled when its plugin stops.
- */
-export interface ProcessService {
-  run(file: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
-  /** Starts a long-lived command and streams its output lines. */
-  spawn(file: string, args: readonly string[], options?: SpawnOptions): SpawnedProcess;
-  /** The absolute path of an executable found on PATH (or the path itself if it has a slash). */
-  which(file: string): Promise<string | undefined>;
-}
-
-export function createProcessService({ signal: pluginSignal }: { signal: AbortSignal }): ProcessService {
+export function createProcessService({ signal: pluginSignal, logger }: ProcessServiceOptions): ProcessService {
   return {
     async run(file, args, options = {}) {
       const started = performance.now();
       const signals = [pluginSignal, options.signal].filter((s): s is AbortSignal => s !== undefined);
+      const timeoutMs = options.timeoutMs ?? 60_000;
       const result = await execa(file, [...args], {
         cwd: options.cwd,
         env: options.env,
         input: options.input,
-        timeout: options.timeoutMs ?? 60_000,
+        timeout: timeoutMs,
         cancelSignal: AbortSignal.any(signals),
         forceKillAfterDelay: 2_000,
         maxBuffer: options.maxBuffer ?? 16 * 1024 * 1024,
@@ -81,8 +34,18 @@ export function createProcessService({ signal: pluginSignal }: { signal: AbortSi
         stripFinalNewline: false,
         shell: false,
         cleanup: true,
+        ...(options.decode === 'surrogateescape' ? { encoding: 'buffer' as const } : {}),
       });
-      return toRunResult(file, args, result, started);
+      if (options.decode === 'surrogateescape') {
+        for (const stream of ['stdout', 'stderr'] as const) {
+          const bytes = result[stream] as unknown;
+          if (bytes instanceof Uint8Array) Object.assign(result, { [stream]: decodeSurrogateEscape(bytes) });
+        }
+      }
+      const outcome = toRunResult(file, args, result, started, { timeoutMs, displayArgv: options.displayArgv });
+      // The output stays out of error messages; this is where it is kept.
+      if (outcome.error && options.logFailure !== false) logger?.warn(outcome.error.message, outcome.error.logFields());
+      return outcome;
     },
     which: (file) => which(file),
     spawn(file, args, options = {}) {
@@ -126,20 +89,40 @@ export function createProcessService({ signal: pluginSignal }: { signal: AbortSi
   };
 }
 
-function toRunResult(file: string, args: readonly string[], result: { exitCode?: number; signal?: string; failed: boolean; timedOut: boolean; isCanceled: boolean; stdout?: unknown; stderr?: unknown }, started: number): RunResult {
-  const error = result.failed ? (result as unknown as ExecaError) : undefined;
-  const spawnCode = (error?.cause as NodeJS.ErrnoException | undefined)?.code;
+type ExecaOutcome = { exitCode?: number; signal?: string; failed: boolean; timedOut: boolean; isCanceled: boolean; stdout?: unknown; stderr?: unknown };
+
+function toRunResult(file: string, args: readonly string[], result: ExecaOutcome, started: number, context: { timeoutMs?: number; displayArgv?: readonly string[] } = {}): RunResult {
+  const execaError = result.failed ? (result as unknown as ExecaError) : undefined;
+  const spawnCode = (execaError?.cause as NodeJS.ErrnoException | undefined)?.code;
+  const spawnFailed = spawnCode === 'ENOENT' || spawnCode === 'EACCES';
+  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+  const durationMs = performance.now() - started;
+  const error = result.failed
+    ? new ProcessError({
+        argv: [file, ...args],
+        displayArgv: context.displayArgv,
+        exitCode: result.exitCode,
+        signal: result.signal,
+        stderr,
+        timedOut: result.timedOut,
+        timeoutMs: context.timeoutMs,
+        isCanceled: result.isCanceled,
+        spawnError: spawnFailed ? spawnCode : undefined,
+        durationMs,
+      })
+    : undefined;
   return {
     command: [file, ...args].join(' '),
     exitCode: result.exitCode,
     signal: result.signal,
     stdout: typeof result.stdout === 'string' ? result.stdout : '',
-    stderr: typeof result.stderr === 'string' ? result.stderr : '',
+    stderr,
     failed: result.failed,
     timedOut: result.timedOut,
     canceled: result.isCanceled,
-    spawnError: spawnCode === 'ENOENT' || spawnCode === 'EACCES' ? `${spawnCode}: cannot run ${file}` : undefined,
-    durationMs: performance.now() - started,
+    spawnError: spawnFailed ? `${spawnCode}: cannot run ${file}` : undefined,
+    durationMs,
+    error,
   };
 }
 

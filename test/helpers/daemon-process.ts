@@ -19,11 +19,12 @@ export interface DaemonProcess {
  * Runs `backplane serve` as a real child process (for kill -9 and signal tests) with a config
  * file written into `dataDir`, and resolves once it listens and reports ready.
  */
-export async function spawnDaemon(dataDir: string, config: Record<string, unknown>, extraArgs: string[] = []): Promise<DaemonProcess> {
+export async function spawnDaemon(dataDir: string, config: Record<string, unknown>, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<DaemonProcess> {
   const configFile = path.join(dataDir, 'backplane.yaml');
   await writeFile(configFile, YAML.stringify({ dataDir, server: { port: 0 }, ...config }));
   const child = execa(process.execPath, [path.join(root, 'core', 'main.ts'), 'serve', '--config', configFile, ...extraArgs], {
     cwd: root,
+    env,
     reject: false,
     all: true,
     buffer: false,

@@ -29,6 +29,7 @@ export const jobsTestPlugin = definePlugin({
           gpuIndices: t.arg.intList(),
           parentId: t.arg.string(),
           longRunning: t.arg.boolean(),
+          env: t.arg({ type: 'JSON', description: 'Variables the job asks for, `{ NAME: value }`.' }),
         },
         resolve: async (_root, args, ctx) => {
           const job = await api(ctx).jobs.start({
@@ -40,6 +41,7 @@ export const jobsTestPlugin = definePlugin({
             gpus: args.gpuIndices ? { indices: args.gpuIndices } : undefined,
             parentId: args.parentId ?? undefined,
             longRunning: args.longRunning ?? undefined,
+            env: (args.env as Record<string, string> | null) ?? undefined,
           });
           return job.id;
         },
