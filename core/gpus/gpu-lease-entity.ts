@@ -11,6 +11,8 @@ export const GpuLeaseEntity = defineEntity({
     uuids: p.json<string[]>(),
     holderKind: p.string(),
     holderId: p.string().index(),
+    /** The plugin that acquired it, or `core`. */
+    owner: p.string().default('core'),
     createdAt: p.datetime(),
   },
 });
@@ -28,6 +30,14 @@ export const gpuLeaseMigrations: PluginMigration[] = [
         sql('create table `bp_gpu_leases` (`id` text not null primary key, `indices` json not null, `uuids` json not null, `holder_kind` text not null, `holder_id` text not null, `created_at` datetime not null)');
         sql('create index `bp_gpu_leases_holder_id_index` on `bp_gpu_leases` (`holder_id`)');
       }
+    },
+  },
+  {
+    // Leases stored before owners were recorded count as core's: only an admin ends them.
+    name: '0005-gpu-lease-owner',
+    up({ dialect, sql }) {
+      if (dialect === 'postgresql') sql(`alter table "bp_gpu_leases" add column "owner" varchar(255) not null default 'core'`);
+      else sql("alter table `bp_gpu_leases` add column `owner` text not null default 'core'");
     },
   },
 ];

@@ -1,63 +1,43 @@
-/** Lifecycle state of a model server, whatever runs it. */
-export type ServingStatus = 'starting' | 'loading' | 'running' | 'stopped' | 'failed';
+import path from 'node:path';
+import { ConflictError } from '../errors.ts';
 
-/** What a plugin asks a serving backend to run. */
-export interface ServingStartSpec {
-  /** The served model name clients use (`pre-train`), unique per backend. */
-  name: string;
-  /** Absolute path of the model; the backend mounts or opens only this. */
-  modelPath: string;
-  port: number;
-  /** How many GPUs to lease for it, or which indices. @default 1 */
-  gpus?: { count?: number; indices?: number[] };
-  /** Extra backend arguments; each backend checks them against its allow-list. */
-  args?: readonly string[];
-  /** Recorded with the server, e.g. `{ origin: 'ilab' }`. */
-  labels?: Record<string, string>;
-}
+import type { ServingBackend, ServingRegistry } from '../../packages/plugin-api/src/services/serving.ts';
 
-/** A model server as its backend reports it. */
-export interface ServingInstance {
-  name: string;
-  backend: string;
-  status: ServingStatus;
-  port: number | undefined;
-  modelPath: string | undefined;
-  /** The job id that tracks it, when the backend keeps one (`v-…`). */
-  jobId: string | undefined;
-  startedAt: Date | undefined;
-  /** Why it failed or what it is waiting for. */
-  message: string | undefined;
-}
+/** The plugin-facing serving types live in the plugin contract (`@backplane/plugin-api`). */
+export type { ServingStatus, ServingStartSpec, ServingInstance, ServingBackend, ServingRegistry } from '../../packages/plugin-api/src/services/serving.ts';
 
-/** A backend that can run model servers (vLLM in podman, llama.cpp, …). */
-export interface ServingBackend {
-  readonly id: string;
-  start(spec: ServingStartSpec): Promise<ServingInstance>;
-  /** Stops and removes the server; resolves to undefined when there was none. */
-  stop(name: string): Promise<ServingInstance | undefined>;
-  get(name: string): Promise<ServingInstance | undefined>;
-  list(): Promise<ServingInstance[]>;
-}
-
-/**
- * Extension point: plugins that run model servers register a backend here; plugins that need a
- * server (ilab's `serve-base`) look one up by id, after declaring the dependency.
- */
-export interface ServingRegistry {
-  register(backend: ServingBackend): void;
-  get(id: string): ServingBackend | undefined;
+/** The daemon's serving backends: one registry view per plugin, emptied as plugins stop. */
+export interface ServingBackends {
+  forPlugin(pluginId: string): ServingRegistry;
+  /** Removes every backend `pluginId` registered. */
+  releasePlugin(pluginId: string): void;
   list(): ServingBackend[];
 }
 
-export function createServingRegistry(): ServingRegistry {
-  const backends = new Map<string, ServingBackend>();
+export function createServingBackends(): ServingBackends {
+  const backends = new Map<string, { backend: ServingBackend; owner: string }>();
+  const get = (id: string) => backends.get(id)?.backend;
+  const list = () => [...backends.values()].map((entry) => entry.backend);
+  const roots = new Map<string, string[]>();
+  const modelRoots = () => [...new Set([...roots.values()].flat())];
   return {
-    register(backend) {
-      if (backends.has(backend.id)) throw new Error(`serving backend '${backend.id}' is already registered`);
-      backends.set(backend.id, backend);
+    forPlugin: (pluginId) => ({
+      setModelRoots(dirs) {
+        roots.set(pluginId, dirs.map((dir) => path.resolve(dir)));
+      },
+      modelRoots,
+      register(backend) {
+        const taken = backends.get(backend.id);
+        if (taken) throw new ConflictError(`serving backend '${backend.id}' is already registered by plugin '${taken.owner}'`, { details: { backend: backend.id, owner: taken.owner } });
+        backends.set(backend.id, { backend, owner: pluginId });
+      },
+      get,
+      list,
+    }),
+    releasePlugin(pluginId) {
+      for (const [id, entry] of backends) if (entry.owner === pluginId) backends.delete(id);
+      roots.delete(pluginId);
     },
-    get: (id) => backends.get(id),
-    list: () => [...backends.values()],
+    list,
   };
 }

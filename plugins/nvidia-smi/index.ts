@@ -15,7 +15,7 @@ export const nvidiaSmiPlugin = definePlugin<typeof nvidiaSmiConfigSchema, Nvidia
   version: '1.0.0',
   description: 'GPU inventory, usage and free GPUs from nvidia-smi; the source of GPU leases',
   configSchema: nvidiaSmiConfigSchema,
-  operations: [new URL('../../schema/operations/nvidia-smi.graphql', import.meta.url)],
+  operations: [new URL('./operations.graphql', import.meta.url)],
   init: (services) => startNvidiaSmi(services),
   schema: addNvidiaSmiSchema,
   rest(routes) {

@@ -72,10 +72,12 @@ export interface NvidiaSmiRunner {
 
 export function createNvidiaSmiRunner({ bin, processes, timeoutMs }: NvidiaSmiRunnerOptions): NvidiaSmiRunner {
   const query = async (what: NvidiaSmiQuery): Promise<string> => {
-    const result = await processes.run(bin, buildQueryArgs(what), { timeoutMs, maxBuffer: 4 * 1024 * 1024 });
-    if (!result.failed) return result.stdout;
+    // Failures are reported as the plugin's degraded reason (nvidia-smi prints its errors on
+    // stdout), once per change, rather than logged on every sample.
+    const result = await processes.run(bin, buildQueryArgs(what), { timeoutMs, maxBuffer: 4 * 1024 * 1024, logFailure: false });
+    if (!result.error) return result.stdout;
     const reason = describeFailure({ bin, exitCode: result.exitCode, signal: result.signal, output: result.stdout, timedOut: result.timedOut, timeoutMs, spawnError: result.spawnError });
-    throw new UnavailableError(reason, { details: result.exitCode === undefined ? undefined : { exitCode: result.exitCode } });
+    throw new UnavailableError(reason, { cause: result.error, details: result.error.details });
   };
   return {
     query,

@@ -9,7 +9,8 @@ type GpuProcessShape = GpuInfo['processes'][number];
 
 /**
  * GPUs in GraphQL: `gpus`, `gpuLeases`, `releaseGpuLease`, `gpuStats`. Pure: resolvers reach
- * nvidia-smi and the gpu service only through the plugin's API.
+ * nvidia-smi and the gpu service through the plugin's API, except `releaseGpuLease`, a
+ * daemon-wide power that acts for the admin caller through `ctx.core.gpuAdmin`.
  */
 export function addNvidiaSmiSchema(builder: Builder, { api }: SchemaHelpers<NvidiaSmiApi>): void {
   const GpuProcessRef = builder.objectRef<GpuProcessShape>('GpuProcess').implement({
@@ -111,7 +112,7 @@ export function addNvidiaSmiSchema(builder: Builder, { api }: SchemaHelpers<Nvid
       extensions: requireScope('admin'),
       description: 'Ends a lease at once (its holder keeps running). For leases whose holder is stuck. Returns the released lease.',
       args: { id: t.arg.id({ required: true, validate: { schema: leaseIdArg } }) },
-      resolve: (_root, { id }, ctx) => api(ctx).releaseLease(String(id)),
+      resolve: (_root, { id }, ctx) => ctx.core.gpuAdmin.releaseLease(String(id)),
     }),
   );
 

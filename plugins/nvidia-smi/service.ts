@@ -1,4 +1,4 @@
-import { NotFoundError, UnavailableError, type GpuInfo, type GpuInventorySource, type GpuLease, type PluginServices } from '../../core/plugin-api.ts';
+import { UnavailableError, type GpuInfo, type GpuInventorySource, type GpuLease, type PluginServices } from '../../core/plugin-api.ts';
 import type { NvidiaSmiConfig } from './config.ts';
 import { GpuHistory, type GpuSample } from './history.ts';
 import { LoopSampler } from './loop-sampler.ts';
@@ -21,8 +21,6 @@ export interface NvidiaSmiApi {
   isFree(gpu: GpuInfo): boolean;
   leaseFor(index: number): GpuLease | undefined;
   leases(): GpuLease[];
-  /** Ends a lease whatever holds it; `NOT_FOUND` for an unknown id. */
-  releaseLease(id: string): Promise<GpuLease>;
 }
 
 const samplesTopic = 'samples';
@@ -112,7 +110,7 @@ export class GpuMonitor implements GpuInventorySource {
  * source with the gpu service, and returns the resolvers' API.
  */
 export async function startNvidiaSmi(services: PluginServices<NvidiaSmiConfig>): Promise<NvidiaSmiApi> {
-  const { config, processes, scheduler, pubsub, status, logger, lifecycle, gpus } = services;
+  const { config, processes, scheduler, pubsub, status, logger, lifecycle, gpus, gpuInventory } = services;
   const runner = createNvidiaSmiRunner({ bin: config.bin, processes, timeoutMs: config.timeoutMs });
   const monitor = new GpuMonitor({
     freeMemoryMiB: config.freeMemoryMiB,
@@ -129,7 +127,7 @@ export async function startNvidiaSmi(services: PluginServices<NvidiaSmiConfig>):
       }
     },
   });
-  gpus.setInventorySource(monitor);
+  gpuInventory.provide(monitor);
   // The failure (if any) is recorded by the monitor: the daemon runs on without GPUs.
   const first = await monitor.refresh().catch(() => undefined);
 
@@ -164,12 +162,5 @@ export async function startNvidiaSmi(services: PluginServices<NvidiaSmiConfig>):
     isFree: (gpu) => gpus.isFree(gpu),
     leaseFor: (index) => gpus.leaseFor(index),
     leases: () => gpus.leases(),
-    async releaseLease(id) {
-      const lease = gpus.leases().find((l) => l.id === id);
-      if (!lease) throw new NotFoundError(`No GPU lease with id ${id}`);
-      await gpus.release(id);
-      logger.info('GPU lease released by request', { lease: id, indices: lease.indices, holder: lease.holder });
-      return lease;
-    },
   };
 }

@@ -73,7 +73,7 @@ export async function reconcile(ctx: VllmContext, monitor: ServerMonitor): Promi
     }
   }
 
-  for (const lease of ctx.gpus.leases()) {
+  for (const lease of ctx.gpus.leases({ own: true })) {
     if (lease.holder.kind !== 'server' || !lease.holder.id.startsWith(leaseHolderPrefix)) continue;
     const server = ctx.registry.get(lease.holder.id.slice(leaseHolderPrefix.length));
     if (server && isActive(server)) continue;
