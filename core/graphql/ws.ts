@@ -4,6 +4,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator } from '../http/auth.ts';
+import type { Logger } from '../services/logger-service.ts';
 import type { AuthInfo, GraphQLContext } from './context.ts';
 import type { ServerContext } from './yoga.ts';
 
@@ -11,9 +12,11 @@ import type { ServerContext } from './yoga.ts';
  * graphql-ws on the same `/graphql` path. Operations run through yoga's enveloped pipeline, so
  * scopes, masking and validation match HTTP. The API key comes from the upgrade request's
  * headers or from `connection_init` (`{ "authorization": "Bearer …" }` or `{ "apiKey": "…" }`).
+ * A message larger than `maxPayloadBytes` (`server.bodyLimitBytes`, as for HTTP bodies) closes
+ * the socket with 1009 (Message Too Big) before it is buffered whole.
  */
-export function attachGraphQLWs({ server, yoga, authenticator }: { server: Server; yoga: YogaServerInstance<ServerContext, GraphQLContext>; authenticator: Authenticator }) {
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+export function attachGraphQLWs({ server, yoga, authenticator, maxPayloadBytes, logger }: { server: Server; yoga: YogaServerInstance<ServerContext, GraphQLContext>; authenticator: Authenticator; maxPayloadBytes: number; logger: Logger }) {
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: maxPayloadBytes });
   const sockets = new Set<WebSocket>();
   wss.on('connection', (socket) => {
     sockets.add(socket);
@@ -63,6 +66,16 @@ export function attachGraphQLWs({ server, yoga, authenticator }: { server: Serve
     },
     wss,
   );
+  // graphql-ws reports a socket's protocol errors (an oversize message among them) on stderr with
+  // console.error. ws has already started closing such a socket with its code (1009, 1007, …),
+  // so they go to the daemon's log instead. This listener runs after graphql-ws's own.
+  wss.on('connection', (socket) => {
+    for (const listener of socket.listeners('error')) socket.off('error', listener as (error: Error) => void);
+    socket.on('error', (error) => {
+      logger.debug('WebSocket protocol error', { error: error.message });
+      if (socket.readyState === socket.OPEN) socket.close(1011, 'Internal server error');
+    });
+  });
 
   return {
     /** Ends every socket (preClose) so the HTTP server can close. */

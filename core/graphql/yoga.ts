@@ -2,7 +2,12 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../services/logger-service.ts';
 import type { AuthInfo, GraphQLContext } from './context.ts';
+import { createGraphiQLAssets } from './graphiql-assets.ts';
 import { createMaskError } from './mask-error.ts';
+import { useParseLimits } from './parse-limits.ts';
+import { useCsrfPrevention } from './use-csrf-prevention.ts';
+import { useSubscriptionAccept } from './use-subscription-accept.ts';
+import { useRequestErrorStatus } from './use-request-error-status.ts';
 import { useScopes } from './use-scopes.ts';
 
 /** What the HTTP layer passes along with each request. */
@@ -20,13 +25,20 @@ export interface CreateGraphQLServerOptions {
   createContext(server: ServerContext): GraphQLContext;
 }
 
-/** graphql-yoga on `/graphql`: GraphiQL in a browser, SSE subscriptions, masked errors, scopes. */
+/**
+ * graphql-yoga on `/graphql`: GraphiQL in a browser (offline), SSE subscriptions, CSRF
+ * prevention, GraphQL-over-HTTP status codes, masked errors, scopes.
+ */
 export function createGraphQLServer({ schema, logger, graphiql, bodyLimitBytes, createContext }: CreateGraphQLServerOptions): YogaServerInstance<ServerContext, GraphQLContext> {
+  // GraphiQL's files come from the daemon, never a CDN (air-gapped hosts).
+  const graphiqlAssets = graphiql ? createGraphiQLAssets() : undefined;
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: graphiql ? { title: 'backplane', subscriptionsProtocol: 'WS' } : false,
+    // Subscriptions over SSE (a POST) carry the headers editor's API key; graphql-ws would not.
+    graphiql: graphiql ? { title: 'backplane', subscriptionsProtocol: 'SSE' } : false,
+    renderGraphiQL: graphiqlAssets?.render,
     maskedErrors: { maskError: createMaskError(logger) },
     maxRequestBodySize: bodyLimitBytes,
     multipart: false,
@@ -39,6 +51,6 @@ export function createGraphQLServer({ schema, logger, graphiql, bodyLimitBytes, 
       error: (...args) => logger.error(String(args[0]), { args: args.slice(1) }),
     },
     context: (initial) => createContext({ auth: initial.auth, requestId: initial.requestId }),
-    plugins: [useScopes()],
+    plugins: [...(graphiqlAssets ? [graphiqlAssets.plugin()] : []), useCsrfPrevention(), useSubscriptionAccept(), useRequestErrorStatus(), useParseLimits(), useScopes()],
   });
 }
