@@ -49,6 +49,17 @@ export function createAuthenticator(keys: readonly ApiKeyConfig[], env: NodeJS.P
   };
 }
 
+/** What a caller on an `auth: 'none'` listener may do: what the legacy client did, never admin. */
+const openListenerCaller: AuthInfo = { principal: 'anonymous', scopes: new Set<ApiScope>(['operate']) };
+
+/**
+ * For a REST profile served with `auth: 'none'` on its own loopback listener (config check
+ * refuses any other host): every caller holds `operate` (which includes `read`), without a key.
+ */
+export function createOpenAuthenticator(): Authenticator {
+  return { required: false, authenticate: () => openListenerCaller, authenticateKey: () => openListenerCaller };
+}
+
 function readKeyFile(file: string, index: number): string {
   try {
     return readFileSync(file, 'utf8').trim();
@@ -61,8 +72,4 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-const loopback = /^(127(\.\d{1,3}){3}|::1|localhost|::ffff:127(\.\d{1,3}){3})$/i;
-
-export function isLoopback(host: string): boolean {
-  return loopback.test(host.replace(/^\[|\]$/g, ''));
-}
+export { isLoopback } from './loopback.ts';

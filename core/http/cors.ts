@@ -3,10 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /**
  * CORS for configured origins (`server.cors.origins`: a list, or `*`). Sets the headers on
  * allowed requests and answers preflights; returns true when the request was a preflight.
+ * With no origins configured CORS is off: a preflight is an `OPTIONS` like any other, answered
+ * by its route (a legacy profile's 405, as its server without CORS did).
  */
 export function applyCors(req: IncomingMessage, res: ServerResponse, origins: '*' | readonly string[]): boolean {
   const origin = req.headers.origin;
-  if (!origin) return false;
+  if (!origin || origins.length === 0) return false;
   const allowed = origins === '*' || origins.includes(origin);
   if (!allowed) {
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {

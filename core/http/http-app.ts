@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLContext } from '../graphql/context.ts';
+import { GRAPHIQL_ASSETS_PATH } from '../graphql/graphiql-assets.ts';
 import type { ServerContext } from '../graphql/yoga.ts';
 import type { PluginState } from '../kernel/plugin-host.ts';
 import type { RestRequestContext } from '../rest/rest-handler.ts';
@@ -9,6 +10,7 @@ import type { Logger } from '../services/logger-service.ts';
 import type { Authenticator } from './auth.ts';
 import { applyCors } from './cors.ts';
 import type { Metrics } from './metrics.ts';
+import { parseRequestTarget, targetUrl } from './request-target.ts';
 
 type RestHandler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RestRequestContext) => Promise<boolean>;
 
@@ -45,12 +47,10 @@ export function createHttpApp(options: HttpAppOptions) {
     res.once('finish', () => metrics.observe(route, req.method ?? 'GET', res.statusCode, (performance.now() - started) / 1000));
     res.setHeader('x-request-id', requestId);
 
-    let url: URL;
-    try {
-      // Concatenated, not resolved: `//jobs` is a path here, not a protocol-relative URL.
-      const target = req.url ?? '/';
-      url = new URL(`http://backplane.invalid${target.startsWith('/') ? target : `/${target}`}`);
-    } catch {
+    // An absolute-form target (`GET http://host/models`) is served as its path, as Go does.
+    const target = parseRequestTarget(req.url ?? '/');
+    const url = target && targetUrl(target);
+    if (!target || !url) {
       json(res, 400, { error: 'malformed request URL' });
       return;
     }
@@ -84,17 +84,18 @@ export function createHttpApp(options: HttpAppOptions) {
           res.end(body);
           return;
         }
-        if (path === '/graphql') {
-          route = '/graphql';
+        const graphiqlAsset = path.startsWith(GRAPHIQL_ASSETS_PATH);
+        if (path === '/graphql' || graphiqlAsset) {
+          route = graphiqlAsset ? GRAPHIQL_ASSETS_PATH : '/graphql';
           const auth = authenticator.authenticate(req.headers);
-          // GraphiQL (a browser GET for text/html) is only a page; operations still need a key.
-          const wantsPage = req.method === 'GET' && String(req.headers.accept ?? '').includes('text/html');
+          // GraphiQL (a browser GET for text/html) and its static files are public; operations still need a key.
+          const wantsPage = graphiqlAsset || (req.method === 'GET' && String(req.headers.accept ?? '').includes('text/html'));
           if (!auth && !wantsPage) {
             json(res, 401, { errors: [{ message: 'Unauthorized: send an API key as Authorization: Bearer <key> or X-API-Key', extensions: { code: 'UNAUTHENTICATED' } }] }, { 'www-authenticate': 'Bearer' });
             return;
           }
           const server: ServerContext = { auth: auth ?? { principal: 'anonymous', scopes: new Set() }, requestId };
-          if (await options.fastPath(req, res, server)) return;
+          if (!graphiqlAsset && (await options.fastPath(req, res, server))) return;
           // requestListener merges extra server context into `{ req, res }` (typed as two args only).
           const listener = yoga.requestListener as unknown as (rq: IncomingMessage, rs: ServerResponse, ctx: ServerContext) => Promise<void>;
           await listener(req, res, server);
@@ -104,6 +105,7 @@ export function createHttpApp(options: HttpAppOptions) {
       if (rest) {
         const handled = await rest(req, res, url, {
           requestId,
+          target,
           auth: authenticator.authenticate(req.headers),
           setRoute: (label) => {
             route = label;

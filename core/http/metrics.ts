@@ -1,3 +1,4 @@
+import { METHODS } from 'node:http';
 import type { PluginState } from '../kernel/plugin-host.ts';
 
 const buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -15,7 +16,9 @@ export class Metrics {
   readonly #startedAt = Date.now() / 1000;
 
   observe(route: string, method: string, status: number, seconds: number): void {
-    const key = `route="${escape(route)}",method="${method}",status="${status}"`;
+    // A Go-compatible listener serves any token as a method; labels must stay a bounded set.
+    const label = METHODS.includes(method) ? method : 'OTHER';
+    const key = `route="${escape(route)}",method="${label}",status="${status}"`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
     const latencyKey = `route="${escape(route)}"`;
     let histogram = this.#latency.get(latencyKey);

@@ -19,8 +19,14 @@ export interface RestProfile {
   notFound(path: string): RestReply;
   methodNotAllowed(allowed: readonly string[]): RestReply;
   invalidBody(reason: string): RestReply;
-  /** Go's mux answers `//models` with a 301 to the cleaned path. */
+  /** Go's mux answers `//models` and `/./models` with a 301 to the cleaned path. */
   redirectUncleanPaths: boolean;
+  /**
+   * The legacy server is Go's net/http: a listener mounting this profile answers at the
+   * connection level as Go's server does (HTTP/1.0 replies, Go's text refusals of malformed
+   * requests, any token as a method); see core/http/listener.ts.
+   */
+  goNetHttp: boolean;
 }
 
 const textError = goTextError;
@@ -37,6 +43,7 @@ const ilabUi: RestProfile = {
   methodNotAllowed: () => ({ status: 405, empty: true }),
   invalidBody: () => textError(400, 'Invalid request body'),
   redirectUncleanPaths: true,
+  goNetHttp: true,
 };
 
 const jsonError = (status: number, body: unknown): RestReply => ({ status, json: body });
@@ -53,6 +60,7 @@ const llamactl: RestProfile = {
   methodNotAllowed: (allowed) => ({ ...jsonError(405, { error: 'method_not_allowed', details: `allowed: ${allowed.join(', ')}` }), headers: { allow: allowed.join(', ') } }),
   invalidBody: (reason) => jsonError(400, { error: 'invalid_request', details: reason }),
   redirectUncleanPaths: false,
+  goNetHttp: false,
 };
 
 /** MLServe admin API (Flask behind a gateway): `{"message": "…"}`. */
@@ -67,6 +75,7 @@ const mlserve: RestProfile = {
   methodNotAllowed: (allowed) => ({ ...jsonError(405, { message: 'Method Not Allowed' }), headers: { allow: allowed.join(', ') } }),
   invalidBody: () => jsonError(400, { message: 'Invalid JSON body' }),
   redirectUncleanPaths: false,
+  goNetHttp: false,
 };
 
 /** FastAPI servers: `{"detail": "…"}`, 422 for request validation. */
@@ -82,6 +91,7 @@ function fastApi(id: string, description: string, validationStatus: number): Res
     methodNotAllowed: (allowed) => ({ ...jsonError(405, { detail: 'Method Not Allowed' }), headers: { allow: allowed.join(', ') } }),
     invalidBody: (reason) => jsonError(422, { detail: [{ type: 'json_invalid', loc: ['body'], msg: 'JSON decode error', ctx: { error: reason } }] }),
     redirectUncleanPaths: false,
+    goNetHttp: false,
   };
 }
 

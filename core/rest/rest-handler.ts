@@ -1,9 +1,11 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DocumentNode, ExecutionResult } from 'graphql';
-import { BackplaneError, httpStatusByCode, InputError, type ErrorCode } from '../errors.ts';
+import { httpStatusByCode, InputError, isBackplaneError, type ErrorCode } from '../errors.ts';
 import type { AuthInfo } from '../graphql/context.ts';
+import { goCleanRedirect } from '../http/go-path.ts';
 import { BodyTooLargeError, readBody } from '../http/read-body.ts';
+import type { RequestTarget } from '../http/request-target.ts';
 import type { Logger } from '../services/logger-service.ts';
 import type { RestProfile } from './profiles.ts';
 import type { HttpMethod, RestReply, RestRequest, RestRoute } from './route.ts';
@@ -14,6 +16,8 @@ export type OperationExecutor = (args: { document: DocumentNode; variables: Reco
 
 export interface RestRequestContext {
   requestId: string;
+  /** The request target as sent, for routers that answer unclean paths themselves. */
+  target: RequestTarget;
   /** The caller, or undefined when API keys are required and none (or a wrong one) was sent. */
   auth: AuthInfo | undefined;
   /** Tells metrics which route answered. */
@@ -43,10 +47,11 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
     const primary = candidates[0].profile;
 
     if (primary.redirectUncleanPaths) {
-      const clean = cleanPath(rawPath);
-      if (clean !== rawPath) {
+      // On the path as sent: `url` has its dot segments resolved already.
+      const location = goCleanRedirect(ctx.target);
+      if (location !== undefined) {
         ctx.setRoute('redirect');
-        res.writeHead(301, { location: clean + url.search }).end();
+        send(res, primary, { status: 301, empty: true, headers: { location } });
         return true;
       }
     }
@@ -96,12 +101,13 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
     } else {
       try {
         const raw = await readBody(req, bodyLimitBytes);
-        const text = raw.toString('utf8').trim();
+        const text = bodyMode === 'raw' ? '' : raw.toString('utf8').trim();
         if (text === '' && bodyMode === 'json') {
           send(res, profile, profile.invalidBody('empty body'));
           return true;
         }
-        body = text === '' ? undefined : JSON.parse(text);
+        // `raw`: the route decodes the bytes itself, as its original server did.
+        body = bodyMode === 'raw' ? raw : text === '' ? undefined : JSON.parse(text);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
           send(res, profile, profile.error(413, `Request body is larger than ${bodyLimitBytes} bytes`, 'PAYLOAD_TOO_LARGE'));
@@ -126,7 +132,8 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
       }
       send(res, profile, compiled.route.reply(result.data, request));
     } catch (error) {
-      if (error instanceof BackplaneError) {
+      // Branded, so errors from a plugin's own copy of the contract keep their code and message.
+      if (isBackplaneError(error) && error.code in httpStatusByCode) {
         send(res, profile, errorReply(compiled, error.code, error.message, request));
       } else {
         logger.error('REST route failed', { route: compiled.template, error });
@@ -212,19 +219,4 @@ function toHeaders(req: IncomingMessage): Headers {
     else headers.set(name, value);
   }
   return headers;
-}
-
-/** Go's path.Clean as gorilla/mux applies it (keeping a trailing slash). */
-export function cleanPath(p: string): string {
-  if (p === '') return '/';
-  const trailing = p.length > 1 && p.endsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  let cleaned = `/${out.join('/')}`;
-  if (trailing && cleaned !== '/') cleaned += '/';
-  return cleaned;
 }
