@@ -14,7 +14,7 @@ const gpu = idleGpu;
 const testGpus = definePlugin({
   id: 'test-gpus',
   version: '1.0.0',
-  init: ({ gpus }) => gpus.setInventorySource({ id: 'test-gpus', current: () => [gpu(0), gpu(1)], refresh: async () => [gpu(0), gpu(1)], freeMemoryMiB: 100 }),
+  init: ({ gpuInventory }) => gpuInventory.provide({ id: 'test-gpus', current: () => [gpu(0), gpu(1)], refresh: async () => [gpu(0), gpu(1)], freeMemoryMiB: 100 }),
 });
 
 let fake: FakeIlab;

@@ -49,6 +49,10 @@ test('generate → train pipeline on a branch of the seeded taxonomy, then serve
   await waitForServing(bp, 'post-train');
   const chat = await fetch(`http://127.0.0.1:${latestPort}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'post-train', messages: [{ role: 'user', content: 'Hello?' }] }) });
   expect((await chat.json()).choices[0].message.content).toBe('This is a simulated answer from samples_1024 (backplane ilab mock mode). You asked: Hello?');
-  await bp.gql('mutation { stopIlabServedModel(name: "post-train") { status } }');
+  // The UI's chat page polls /vllm-status and unloads through /vllm-unload, in mock mode too.
+  expect(await get(bp, '/vllm-status?model_name=post-train')).toMatchObject({ status: 200, body: '{"status":"running"}\n' });
+  expect(await get(bp, '/served-model-jobids')).toMatchObject({ status: 200, type: 'text/plain; charset=utf-8', body: `{"post-train":"${served.job_id}"}\n` });
+  expect(await post(bp, '/vllm-unload', { model_name: 'post-train' })).toMatchObject({ status: 200, body: `{"message":"Model 'post-train' unloaded successfully","modelName":"post-train","status":"success"}\n` });
   expect((await waitForServerGone(bp, served.job_id)).log).toContain('INFO:     Shutting down');
+  expect(await get(bp, '/vllm-status?model_name=post-train')).toMatchObject({ status: 200, body: '{"status":"stopped"}\n' });
 });

@@ -30,7 +30,9 @@ describe.skipIf(!podmanTestsAvailable())('ilab-ui serving through vLLM in real p
     ports = ilab.ports as typeof ports;
     bp = await startTestDaemon({
       plugins: [vllmPodmanPlugin, ilabPlugin],
-      config: { plugins: { ilab, 'vllm-podman': { modelRoots: [fake.home], deviceMode: 'none', probeIntervalMs: 100, reconcileIntervalMs: 600_000, stopTimeoutSeconds: 5 } } },
+      // No modelRoots for vllm-podman: its defaults (~/.cache/instructlab/…) do not hold the fake's
+      // models; ilab declares its own directories (plugins.ilab.homeDir) through the serving registry.
+      config: { plugins: { ilab, 'vllm-podman': { deviceMode: 'none', probeIntervalMs: 100, reconcileIntervalMs: 600_000, stopTimeoutSeconds: 5 } } },
     });
   });
 

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { ilabPlugin } from '../plugins/ilab/index.ts';
 import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 
 // No podman needed: the plugin is pointed at an executable that does not exist.
 let bp: TestDaemon;
 beforeAll(async () => {
-  bp = await startTestDaemon({ plugins: [vllmPodmanPlugin], config: { plugins: { 'vllm-podman': { podmanPath: '/nonexistent/podman', deviceMode: 'none' } } } });
+  // The UI's served-name routes are the ilab plugin's; in vllm mode they ask this plugin.
+  bp = await startTestDaemon({ plugins: [vllmPodmanPlugin, ilabPlugin], config: { plugins: { ilab: { bin: '/nonexistent/ilab', servingBackend: 'vllm' as const }, 'vllm-podman': { podmanPath: '/nonexistent/podman', deviceMode: 'none' } } } });
 });
 afterAll(() => bp.stop());
 
@@ -13,7 +15,7 @@ const reason = 'podman not found or not executable (ENOENT: cannot run /nonexist
 
 test('podman missing: the plugin is degraded and says why', async () => {
   const { data } = await bp.gql('{ plugins { id status message } }');
-  expect(data.plugins).toEqual([{ id: 'vllm-podman', status: 'degraded', message: reason }]);
+  expect(data.plugins.find((p: { id: string }) => p.id === 'vllm-podman')).toEqual({ id: 'vllm-podman', status: 'degraded', message: reason });
 });
 
 test('GraphQL answers UNAVAILABLE with the reason', async () => {

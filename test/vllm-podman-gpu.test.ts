@@ -11,9 +11,9 @@ const gpu = idleGpu;
 const fakeGpusPlugin = definePlugin({
   id: 'fake-gpus',
   version: '1.0.0',
-  init: ({ gpus }) => {
+  init: ({ gpus, gpuInventory }) => {
     const inventory = [gpu(0), gpu(1)];
-    gpus.setInventorySource({ id: 'fake', current: () => inventory, refresh: async () => inventory, freeMemoryMiB: 100 });
+    gpuInventory.provide({ id: 'fake', current: () => inventory, refresh: async () => inventory, freeMemoryMiB: 100 });
     return { gpus };
   },
   schema(builder, { api }) {
@@ -50,12 +50,14 @@ describe.skipIf(!podmanTestsAvailable())('vllm-podman GPUs through CDI, with rea
       i: { name: 'pre-train', modelPath: models.path('base'), port: await freePort(), gpuIndices: [1] },
     });
     expect(result.errors?.[0].extensions?.code).toBe('BACKEND_ERROR');
-    expect(result.errors?.[0].message).toBe('podman run failed: setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=1');
+    // podman's stderr is in the server job's log, never in the error message.
+    expect(result.errors?.[0].message).toBe('podman run failed with exit code 126');
 
     const failed = (await bp.gql('{ vllmServer(name: "pre-train") { status message gpus jobId } }')).data.vllmServer;
-    expect(failed).toMatchObject({ status: 'failed', message: 'podman run failed: setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=1', gpus: [1] });
-    const job = (await bp.gql('query($id: ID!) { job(id: $id) { status args } }', { id: failed.jobId })).data.job;
+    expect(failed).toMatchObject({ status: 'failed', message: 'podman run failed with exit code 126', gpus: [1] });
+    const job = (await bp.gql('query($id: ID!) { job(id: $id) { status args log } }', { id: failed.jobId })).data.job;
     expect(job.status).toBe('failed');
+    expect(job.log).toContain('unresolvable CDI devices nvidia.com/gpu=1');
     const devices = job.args.flatMap((arg: string, i: number) => (arg === '--device' ? [job.args[i + 1]] : []));
     expect(devices).toEqual(['nvidia.com/gpu=1']);
     // The argv carries the devices before `--` and the image.
@@ -69,7 +71,7 @@ describe.skipIf(!podmanTestsAvailable())('vllm-podman GPUs through CDI, with rea
     const two = await bp.gql('mutation($i: StartVllmServerInput!) { startVllmServer(input: $i) { name } }', {
       i: { name: 'post-train', modelPath: models.path('base'), port: await freePort(), gpuCount: 2, args: ['--tensor-parallel-size', '2'] },
     });
-    expect(two.errors?.[0].message).toBe('podman run failed: setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=0, nvidia.com/gpu=1');
+    expect(two.errors?.[0].message).toBe('podman run failed with exit code 126');
     const tooMany = await bp.gql('mutation($i: StartVllmServerInput!) { startVllmServer(input: $i) { name } }', {
       i: { name: 'post-train', modelPath: models.path('base'), port: await freePort(), gpuCount: 3 },
     });

@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BackplaneError, definePlugin, type ServingBackend } from '../core/plugin-api.ts';
+import { ilabPlugin } from '../plugins/ilab/index.ts';
 import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.ts';
 import { createModelRoot, defaultVllmImage, freePort, podmanTestsAvailable, startPodmanEnv, waitFor, type PodmanEnv } from './helpers/podman-env.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
@@ -33,7 +34,8 @@ describe.skipIf(!podmanTestsAvailable())('vllm-podman across a daemon restart', 
   let models: Awaited<ReturnType<typeof createModelRoot>>;
   let bp: TestDaemon | undefined;
   let dataDir: string;
-  const config = () => ({ plugins: { 'vllm-podman': { modelRoots: [models.root], deviceMode: 'none' as const, probeIntervalMs: 100, reconcileIntervalMs: 600_000, stopTimeoutSeconds: 5 } } });
+  // The ilab plugin answers /served-model-jobids for the vLLM backend.
+  const config = () => ({ plugins: { ilab: { bin: '/nonexistent/ilab', servingBackend: 'vllm' as const }, 'vllm-podman': { modelRoots: [models.root], deviceMode: 'none' as const, probeIntervalMs: 100, reconcileIntervalMs: 600_000, stopTimeoutSeconds: 5 } } });
   const server = async (name: string) => (await bp!.gql('query($n: String!) { vllmServer(name: $n) { name status message jobId containerId port } }', { n: name })).data.vllmServer;
   const untilStatus = (name: string, status: string) => waitFor(`${name} ${status}`, async () => ((await server(name))?.status === status ? server(name) : undefined));
   const jobLog = async (id: string) => (await bp!.request(`/jobs/${id}/logs`)).text();
@@ -41,7 +43,7 @@ describe.skipIf(!podmanTestsAvailable())('vllm-podman across a daemon restart', 
   beforeAll(async () => {
     env = await startPodmanEnv();
     models = await createModelRoot({ base: { loadMs: 200 }, tuned: { loadMs: 200 }, stray: { loadMs: 100 } });
-    bp = await startTestDaemon({ plugins: [vllmPodmanPlugin, servingCallerPlugin], config: config() });
+    bp = await startTestDaemon({ plugins: [vllmPodmanPlugin, servingCallerPlugin, ilabPlugin], config: config() });
     dataDir = bp.dataDir;
   });
 
@@ -85,7 +87,7 @@ describe.skipIf(!podmanTestsAvailable())('vllm-podman across a daemon restart', 
     expect((await env.podman(labelled('00000000-0000-0000-0000-000000000000', 'foreign'))).exitCode).toBe(0);
     expect(await env.containers()).toEqual(expect.arrayContaining(['backplane-vllm-pre-train', 'stray', 'foreign']));
 
-    bp = await startTestDaemon({ plugins: [vllmPodmanPlugin, servingCallerPlugin], config: config(), dataDir });
+    bp = await startTestDaemon({ plugins: [vllmPodmanPlugin, servingCallerPlugin, ilabPlugin], config: config(), dataDir });
     const adopted = await server('pre-train');
     expect(adopted).toMatchObject({ status: 'running', jobId: before.jobId, containerId: before.containerId });
     const vanished = await server('post-train');

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ilabPlugin } from '../plugins/ilab/index.ts';
 import { vllmPodmanPlugin } from '../plugins/vllm-podman/index.ts';
 import { createModelRoot, freePort, podmanTestsAvailable, startPodmanEnv, waitFor, type PodmanEnv } from './helpers/podman-env.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
@@ -28,8 +29,9 @@ describe.skipIf(!podmanTestsAvailable())('vllm-podman with real podman', () => {
       dead: { loadMs: 100, healthStatus: 503 },
     });
     bp = await startTestDaemon({
-      plugins: [vllmPodmanPlugin],
-      config: { plugins: { 'vllm-podman': { modelRoots: [models.root], deviceMode: 'none', probeIntervalMs: 100, reconcileIntervalMs: 600_000, stopTimeoutSeconds: 5 } } },
+      // The UI's served-name routes (/vllm-status, /vllm-unload, /served-model-jobids) are the ilab plugin's.
+      plugins: [vllmPodmanPlugin, ilabPlugin],
+      config: { plugins: { ilab: { bin: '/nonexistent/ilab', servingBackend: 'vllm' as const }, 'vllm-podman': { modelRoots: [models.root], deviceMode: 'none', probeIntervalMs: 100, reconcileIntervalMs: 600_000, stopTimeoutSeconds: 5 } } },
     });
   });
 

@@ -20,6 +20,8 @@ export const ilabConfigSchema = z.strictObject({
   workDir: dir.optional(),
   /** Base of the directory defaults below. @default the user's home (real) or the mock home (mock) */
   homeDir: dir.optional(),
+  /** Take the directories not configured here from `ilab config show` at start (real mode). @default true */
+  dirsFromIlab: z.boolean({ error: 'expected true or false' }).default(true),
   /** The taxonomy git repository. @default `<home>/.local/share/instructlab/taxonomy` */
   taxonomyDir: dir.optional(),
   /** Downloaded models. @default `<home>/.cache/instructlab/models` */
@@ -65,6 +67,10 @@ export const ilabConfigSchema = z.strictObject({
   baseModel: z.string({ error: 'expected a model name' }).min(1, 'expected a model name').optional(),
   /** GPUs leased for each served model when a GPU inventory exists. @default 1 */
   serveGpus: positiveInt.default(1),
+  /** A local model server whose GPUs showed no utilization for this long counts as idle. @default 15 */
+  serveIdleMinutes: z.number({ error: 'expected a number of minutes' }).min(0, 'expected a number of minutes').default(15),
+  /** A train or qna-eval job that needs GPUs held by idle local model servers stops them first. @default true */
+  preemptIdleServers: z.boolean({ error: 'expected true or false' }).default(true),
   qnaEval: z
     .strictObject({
       podmanBin: z.string({ error: 'expected a command name or path' }).min(1, 'expected a command name or path').default('podman'),

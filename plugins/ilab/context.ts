@@ -1,5 +1,6 @@
 import type { GpuService, HttpClientService, JobService, Logger, ProcessService, ServingRegistry } from '../../core/plugin-api.ts';
 import type { IlabConfig } from './config.ts';
+import type { GpuActivity } from './gpu-reclaim.ts';
 import type { IlabCli } from './ilab-cli.ts';
 import type { ModelsCache } from './models-cache.ts';
 import type { IlabPaths } from './paths.ts';
@@ -17,6 +18,8 @@ export interface IlabContext {
   serving: ServingRegistry;
   taxonomy: Taxonomy;
   models: ModelsCache;
+  /** When each leased GPU last did work (idle model servers). */
+  gpuActivity: GpuActivity;
   logger: Logger;
   /** Aborted when the plugin stops (ends waits that would outlive it). */
   stopSignal: AbortSignal;

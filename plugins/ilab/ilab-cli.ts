@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { UnavailableError, type PluginServices, type RunResult } from '../../core/plugin-api.ts';
+import { UnavailableError, type PluginServices, type RunOptions, type RunResult } from '../../core/plugin-api.ts';
 import type { IlabConfig } from './config.ts';
 import type { IlabPaths } from './paths.ts';
 
@@ -20,7 +20,7 @@ export interface IlabCli {
   /** Resolves the executable. UNAVAILABLE (and the plugin reported degraded) when it is missing. */
   invocation(args: readonly string[]): Promise<IlabInvocation>;
   /** Runs a short command (`model list`) to completion. */
-  run(args: readonly string[], options?: { timeoutMs?: number }): Promise<RunResult>;
+  run(args: readonly string[], options?: { timeoutMs?: number; decode?: RunOptions['decode'] }): Promise<RunResult>;
 }
 
 const simulatorPath = fileURLToPath(new URL('./mock/ilab-sim.mjs', import.meta.url));
@@ -64,9 +64,9 @@ export function createIlabCli({ config, paths, services }: { config: IlabConfig;
   return {
     mode: config.mode,
     invocation,
-    async run(args, { timeoutMs = config.listTimeoutMs } = {}) {
+    async run(args, { timeoutMs = config.listTimeoutMs, decode } = {}) {
       const call = await invocation(args);
-      return services.processes.run(call.command, call.args, { cwd: call.cwd, env: call.env, timeoutMs });
+      return services.processes.run(call.command, call.args, { cwd: call.cwd, env: call.env, timeoutMs, decode, displayArgv: ['ilab', ...args] });
     },
   };
 }

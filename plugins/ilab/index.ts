@@ -1,6 +1,7 @@
 import { definePlugin } from '../../core/plugin-api.ts';
 import { ilabConfigSchema } from './config.ts';
 import { ilabOperations, ilabRoutes } from './rest.ts';
+import { ilabServingRoutes } from './rest-serving.ts';
 import { addIlabSchema } from './schema.ts';
 import { createIlabService } from './service.ts';
 
@@ -20,7 +21,7 @@ export const ilabPlugin = definePlugin({
   init: (services) => createIlabService(services),
   schema: (builder, helpers) => addIlabSchema(builder, helpers),
   rest(routes) {
-    for (const route of ilabRoutes) routes.add(route);
+    for (const route of [...ilabRoutes, ...ilabServingRoutes]) routes.add(route);
   },
 });
 

@@ -30,9 +30,14 @@ test('the names ilab prints, old and new', async () => {
   expect(await resolve(path.join(checkpoints, 'samples_64'))).toBe(path.join(checkpoints, 'samples_64'));
 });
 
-test('ilab ≥ 0.24’s absolute path wins, but is confined too', async () => {
+test('ilab ≥ 0.24’s absolute path wins and is trusted wherever ilab keeps models; only the name is user input', async () => {
   expect(await resolve('odd name', [{ name: 'odd name', absolutePath: path.join(models, 'instructlab', 'granite-7b-lab') }])).toBe(path.join(models, 'instructlab', 'granite-7b-lab'));
-  await expect(resolve('evil', [{ name: 'evil', absolutePath: '/etc' }])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  const elsewhere = path.join(path.dirname(models), 'other-disk', 'granite-8b-starter-v1');
+  await mkdir(elsewhere, { recursive: true });
+  expect(await resolve('models/granite-8b-starter-v1', [{ name: 'models/granite-8b-starter-v1', absolutePath: elsewhere }])).toBe(elsewhere);
+  await expect(resolve('gone', [{ name: 'gone', absolutePath: path.join(path.dirname(models), 'gone') }])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  // A name ilab did not list stays confined, even when it is a path ilab listed under another name.
+  await expect(resolve(elsewhere, [{ name: 'models/granite-8b-starter-v1', absolutePath: elsewhere }])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
 });
 
 test('outside the roots is BAD_USER_INPUT; inside but missing is NOT_FOUND', async () => {

@@ -20,6 +20,8 @@ export interface ModelsCache {
   get(): Promise<IlabModel[]>;
   /** Refreshes now (joining a refresh already running); throws when it fails. */
   refresh(): Promise<IlabModel[]>;
+  /** The models ilab last listed, after waiting for the first refresh (an empty list if it fails). */
+  listed(): Promise<IlabModel[]>;
   state(): ModelCacheState;
 }
 
@@ -79,13 +81,14 @@ export function createModelsCache({ cli, scheduler, pubsub, cron, maxAgeMs, time
       return models;
     },
     refresh,
+    listed: async () => (refreshedAt === null ? refresh().catch(() => models) : models),
     state: () => ({ models, refreshedAt, lastError: lastError?.message ?? null, refreshing }),
   };
 }
 
 async function listModels(cli: IlabCli, timeoutMs: number): Promise<IlabModel[]> {
-  const result = await cli.run(['model', 'list'], { timeoutMs });
-  if (result.timedOut) throw new BackendError(`ilab model list did not finish within ${timeoutMs} ms`);
-  if (result.failed) throw new BackendError(`ilab model list failed (exit code ${result.exitCode ?? result.signal}): ${(result.stderr || result.stdout).trim().slice(-2000)}`);
+  const result = await cli.run(['model', 'list'], { timeoutMs, decode: 'surrogateescape' });
+  // The process service logged the output; the error names only the command and its exit.
+  if (result.error) throw result.error;
   return parseModelList(result.stdout);
 }

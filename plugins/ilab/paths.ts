@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError, NotFoundError } from '../../core/plugin-api.ts';
 import type { IlabConfig } from './config.ts';
+import type { IlabReportedDirs } from './ilab-dirs.ts';
 
 /** Every directory the plugin reads or writes, absolute. */
 export interface IlabPaths {
@@ -17,17 +18,20 @@ export interface IlabPaths {
   workDir: string | undefined;
 }
 
-/** Resolves the configured directories (`~` expanded) against their defaults. */
-export function resolveIlabPaths(config: IlabConfig, dataDir: string): IlabPaths {
+/**
+ * Resolves the directories (`~` expanded): a configured one first, then the one ilab reported
+ * (`ilab config show`, see {@link IlabReportedDirs}), then ilab's XDG default under `homeDir`.
+ */
+export function resolveIlabPaths(config: IlabConfig, dataDir: string, reported: IlabReportedDirs = {}): IlabPaths {
   const home = expand(config.homeDir ?? (config.mode === 'mock' ? path.join(dataDir, 'mock-home') : os.homedir()));
   const share = path.join(home, '.local', 'share', 'instructlab');
-  const taxonomy = expand(config.taxonomyDir ?? path.join(share, 'taxonomy'));
+  const taxonomy = expand(config.taxonomyDir ?? reported.taxonomy ?? path.join(share, 'taxonomy'));
   return {
     home,
     taxonomy,
-    models: expand(config.modelsDir ?? path.join(home, '.cache', 'instructlab', 'models')),
-    checkpoints: expand(config.checkpointsDir ?? path.join(share, 'checkpoints', 'hf_format')),
-    datasets: expand(config.datasetsDir ?? path.join(share, 'datasets')),
+    models: expand(config.modelsDir ?? reported.models ?? path.join(home, '.cache', 'instructlab', 'models')),
+    checkpoints: expand(config.checkpointsDir ?? reported.checkpoints ?? path.join(share, 'checkpoints', 'hf_format')),
+    datasets: expand(config.datasetsDir ?? reported.datasets ?? path.join(share, 'datasets')),
     worktrees: expand(config.worktreesDir ?? path.join(dataDir, 'worktrees')),
     yamlDirs: (config.qnaEval.yamlDirs ?? [taxonomy]).map(expand),
     workDir: config.workDir === undefined ? undefined : expand(config.workDir),

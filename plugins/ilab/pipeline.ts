@@ -7,6 +7,11 @@ export interface PipelineInput {
   modelName: string;
   branchName: string;
   epochs?: number | null;
+  /**
+   * Check the branch and the model inside the job: a bad one fails the pipeline with the reason
+   * in its log instead of failing the request (the Go server's legacy route did so).
+   */
+  deferChecks?: boolean | null;
 }
 
 const terminal = new Set(['succeeded', 'failed', 'cancelled']);
@@ -15,12 +20,13 @@ const describeError = (error: unknown) => (error instanceof Error ? error.messag
 /**
  * Starts `pipeline/generate-train`: a `p-` group job whose children are a `g-` job on a private
  * worktree of the branch, then a `t-` job. Everything a step needs is checked before the group
- * exists, so bad input is an error now, not a failed pipeline later.
+ * exists, so bad input is an error now, not a failed pipeline later, unless `deferChecks`.
  */
 export async function startPipeline(ctx: IlabContext, input: PipelineInput): Promise<JobRecord> {
-  const { commit } = await checkTrainInput(ctx, input);
+  const commit = input.deferChecks ? undefined : (await checkTrainInput(ctx, input)).commit;
   await ctx.cli.invocation([]); // UNAVAILABLE now rather than a failed pipeline when ilab is missing
-  const labels: Record<string, string> = { ...ctx.baseLabels, branch: input.branchName, commit, model: input.modelName };
+  const labels: Record<string, string> = { ...ctx.baseLabels, branch: input.branchName, model: input.modelName };
+  if (commit) labels.commit = commit;
   if (input.epochs) labels.epochs = String(input.epochs);
   const job = await ctx.jobs.createGroup({ idPrefix: 'p', kind: 'pipeline', command: 'pipeline-generate-train', args: [sanitizeModelName(input.modelName), input.branchName], labels });
   void runPipeline(ctx, job, []);
@@ -40,7 +46,8 @@ async function runPipeline(ctx: IlabContext, pipeline: JobRecord, children: JobR
   const log = (line: string) => ctx.jobs.appendLog(id, `${line}\n`);
   const [modelName, branchName] = pipeline.args;
   const epochs = pipeline.labels.epochs ? Number(pipeline.labels.epochs) : null;
-  const commit = pipeline.labels.commit;
+  // Resolved at the start (or, with deferred checks, by the first step, which records it).
+  let commit = pipeline.labels.commit ?? children.find((c) => c.labels.commit)?.labels.commit;
   const fail = async (line: string, reason: string) => {
     await log(line);
     await ctx.jobs.settle(id, { status: 'failed', reason });
@@ -57,6 +64,13 @@ async function runPipeline(ctx: IlabContext, pipeline: JobRecord, children: JobR
     if (!generate) {
       // The legacy server printed the pointer of epochs (`0xc000012345`); print the number.
       await log(`Starting pipeline job: ${id}, model: ${modelName}, branch: ${branchName}, epochs: ${epochs ?? '<nil>'}`);
+      if (!commit) {
+        try {
+          commit = (await checkTrainInput(ctx, { modelName, branchName })).commit;
+        } catch (error) {
+          return await fail(describeError(error), describeError(error));
+        }
+      }
       let worktree;
       try {
         worktree = await ctx.taxonomy.addWorktree(commit);

@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { BackendError, InputError, UnavailableError, type JobRecord } from '../../core/plugin-api.ts';
 import { gpuRequest, type IlabContext } from './context.ts';
+import { reclaimIdleServers } from './gpu-reclaim.ts';
 import { confinePath } from './paths.ts';
 import { qnaEvalProgress } from './progress.ts';
 
@@ -38,6 +39,7 @@ export async function startQnaEval(ctx: IlabContext, { modelPath, yamlFile }: Qn
   const podman = await ctx.processes.which(podmanBin);
   if (!podman) throw new UnavailableError(`podman is not available: '${podmanBin}' was not found; install podman or set plugins.ilab.qnaEval.podmanBin`);
   const gpus = gpuRequest(ctx, ctx.config.qnaEval.gpus);
+  if (gpus) await reclaimIdleServers(ctx, ctx.gpuActivity, gpus.count, 'a qna-eval job');
   // With a lease, the container sees every GPU but CUDA only the leased ones (passed through).
   const gpuEnv = gpus ? ['--env', 'CUDA_VISIBLE_DEVICES', '--env', 'CUDA_DEVICE_ORDER'] : [];
   const args = ['run', '--rm', '--quiet', '--device', 'nvidia.com/gpu=all', ...gpuEnv, '-v', `${model}:${model}:ro`, '-v', `${yaml}:${yaml}:ro`, image, '--model_path', model, '--yaml_file', yaml];

@@ -16,7 +16,7 @@ import type {
 } from '../../schema/generated/graphql.ts';
 
 /** The operations behind the routes below. */
-export const ilabOperations = new URL('../../schema/operations/ilab.graphql', import.meta.url);
+export const ilabOperations = new URL('./operations.graphql', import.meta.url);
 
 const text = goTextError;
 
@@ -74,6 +74,7 @@ export const ilabRoutes: RestRoute[] = [
     method: 'POST',
     path: '/model/train',
     operation: 'IlabLegacyTrain',
+    body: 'raw',
     variables: trainVariables,
     errors: {
       BACKEND_ERROR: (e) => text(500, e.message.startsWith('Failed to checkout branch') ? e.message : 'Failed to start train job'),
@@ -86,7 +87,9 @@ export const ilabRoutes: RestRoute[] = [
     method: 'POST',
     path: '/pipeline/generate-train',
     operation: 'IlabLegacyPipeline',
-    variables: trainVariables,
+    body: 'raw',
+    // As the Go server: an unknown branch or model is a pipeline that fails, with the reason in its log.
+    variables: (request) => ({ ...trainVariables(request), deferChecks: true }),
     errors: {
       BACKEND_ERROR: (e) => text(500, e.message.startsWith('Failed to checkout branch') ? e.message : 'Failed to create pipeline job'),
       CONFLICT: { status: 500, message: 'Failed to create pipeline job' },
@@ -98,7 +101,9 @@ export const ilabRoutes: RestRoute[] = [
     method: 'POST',
     path: '/model/serve-latest',
     operation: 'IlabLegacyServeLatest',
-    variables: (request) => ({ checkpoint: decodeGoBody(request.body, { checkpoint: 'string' }).checkpoint || null }),
+    body: 'raw',
+    // Every click restarts a local server, as the Go server did (vLLM answers already_running).
+    variables: (request) => ({ checkpoint: decodeGoBody(request.body, { checkpoint: 'string' }).checkpoint || null, restart: true }),
     errors: { NOT_FOUND: (e) => text(e.message === noLatestCheckpoint ? 500 : 404, e.message) },
     reply: (data: IlabLegacyServeLatestMutation) => serveReply(data.serveIlabLatest),
   },
@@ -108,6 +113,7 @@ export const ilabRoutes: RestRoute[] = [
     path: '/model/serve-base',
     operation: 'IlabLegacyServeBase',
     body: 'ignore',
+    variables: () => ({ restart: true }),
     reply: (data: IlabLegacyServeBaseMutation) => serveReply(data.serveIlabBase),
   },
   {
@@ -115,6 +121,7 @@ export const ilabRoutes: RestRoute[] = [
     method: 'POST',
     path: '/qna-eval',
     operation: 'IlabLegacyQnaEval',
+    body: 'raw',
     variables(request) {
       const body = decodeGoBody(request.body, { model_path: 'string', yaml_file: 'string' });
       // The legacy server stat()ed the empty path and reported it missing.
@@ -143,6 +150,7 @@ export const ilabRoutes: RestRoute[] = [
     method: 'POST',
     path: '/model/convert',
     operation: 'IlabLegacyConvert',
+    body: 'raw',
     variables(request) {
       const { model_dir } = decodeGoBody(request.body, { model_dir: 'string' });
       if (model_dir === '') throw new InputError('Missing required parameter: model_dir');

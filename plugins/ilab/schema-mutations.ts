@@ -41,7 +41,8 @@ export function addIlabMutations(builder: Builder, { api, refs }: SchemaHelpers<
   const IlabServeResult = builder.objectRef<ServeResult>('IlabServeResult').implement({
     fields: (t) => ({
       jobId: t.exposeID('jobId', { description: '`ml-…` (local) or the vLLM backend’s job (`v-…`).' }),
-      job: t.field({ type: refs.Job, nullable: true, resolve: (r, _args, ctx) => api(ctx).job(r.jobId) }),
+      // The vLLM backend's job belongs to its plugin: looked up daemon-wide, read-only.
+      job: t.field({ type: refs.Job, nullable: true, resolve: async (r, _args, ctx) => (r.jobId ? ((await ctx.core.jobs.get(r.jobId)) ?? null) : null) }),
       status: t.field({ type: ServeStatus, resolve: (r) => r.status }),
       backend: t.exposeString('backend'),
       servedModelName: t.exposeString('servedModelName'),
@@ -83,22 +84,32 @@ export function addIlabMutations(builder: Builder, { api, refs }: SchemaHelpers<
     t.field({
       type: IlabJobStarted,
       description: 'Generate then train, as a `p-` job whose children are the `g-` and `t-` jobs.',
-      args: trainArgs(t),
+      args: {
+        ...trainArgs(t),
+        deferChecks: t.arg.boolean({
+          description: 'Check the branch and the model inside the job: a bad one fails the pipeline with the reason in its log, not this mutation (the legacy route).',
+        }),
+      },
       resolve: (_r, args, ctx) => api(ctx).pipeline(args),
     }),
   );
-  builder.mutationField('serveIlabBase', (t) => t.field({ type: IlabServeResult, description: 'Serves the base model as `pre-train`.', resolve: (_r, _a, ctx) => api(ctx).serveBase() }));
+  const restart = (t: Parameters<Parameters<typeof builder.mutationField>[1]>[0]) =>
+    t.arg.boolean({ description: 'Replace a local server already serving this name, as the legacy routes do. A vLLM server keeps running (`already_running`).' });
+  builder.mutationField('serveIlabBase', (t) =>
+    t.field({ type: IlabServeResult, description: 'Serves the base model as `pre-train`.', args: { restart: restart(t) }, resolve: (_r, args, ctx) => api(ctx).serveBase({ restart: args.restart ?? false }) }),
+  );
   builder.mutationField('serveIlabLatest', (t) =>
     t.field({
       type: IlabServeResult,
       description: 'Serves a checkpoint (the latest when none is named) as `post-train`.',
-      args: { checkpoint: t.arg.string({ validate: { schema: checkpoint } }) },
-      resolve: (_r, args, ctx) => api(ctx).serveLatest(args.checkpoint),
+      args: { checkpoint: t.arg.string({ validate: { schema: checkpoint } }), restart: restart(t) },
+      resolve: (_r, args, ctx) => api(ctx).serveLatest(args.checkpoint, { restart: args.restart ?? false }),
     }),
   );
   builder.mutationField('stopIlabServedModel', (t) =>
     t.field({
       type: IlabServedModelRef,
+      description: 'Stops whatever serves the name (a local job, or the serving backend running it). NOT_FOUND when nothing does.',
       args: { name: t.arg.string({ required: true, validate: { schema: servedName } }) },
       resolve: (_r, args, ctx) => api(ctx).stopServing(args.name as ServedName),
     }),

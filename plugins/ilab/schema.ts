@@ -1,10 +1,12 @@
-import type { Builder, SchemaHelpers } from '../../core/plugin-api.ts';
+import { z, type Builder, type SchemaHelpers } from '../../core/plugin-api.ts';
 import type { IlabCheckpoint } from './checkpoints.ts';
 import type { ModelCacheState } from './models-cache.ts';
 import { addIlabMutations } from './schema-mutations.ts';
 import type { IlabApi } from './service.ts';
-import type { ServedModel } from './serving.ts';
+import { servedNames, type ServedModel, type ServedName } from './serving.ts';
 import type { IlabDataset, IlabModel } from './tables.ts';
+
+const servedName = z.enum(servedNames, { error: `expected one of: ${servedNames.join(', ')}` });
 
 /** The ilab plugin's types, queries and subscription. Pure: builds with no ilab installed. */
 export function addIlabSchema(builder: Builder, helpers: SchemaHelpers<IlabApi>): void {
@@ -55,11 +57,16 @@ export function addIlabSchema(builder: Builder, helpers: SchemaHelpers<IlabApi>)
     description: 'One of the two models the InstructLab UI chats with.',
     fields: (t) => ({
       name: t.exposeString('name', { description: '`pre-train` (the base model) or `post-train` (a checkpoint).' }),
-      backend: t.exposeString('backend', { description: '`local` (`ilab model serve`) or `vllm`.' }),
+      backend: t.exposeString('backend', { description: '`local` (an `ilab model serve` job of this plugin) or the serving backend that runs it (`vllm`).' }),
       status: t.exposeString('status', { description: '`starting`, `loading`, `running`, `stopped` or `failed`.' }),
       port: t.exposeInt('port', { nullable: true }),
       modelPath: t.exposeString('modelPath', { nullable: true }),
-      jobId: t.exposeID('jobId', { nullable: true, description: 'Follow it with `job`, `jobUpdated` and `jobLog`.' }),
+      jobId: t.exposeID('jobId', { nullable: true, description: 'Follow it with `job`, `jobUpdated` and `jobLog`; a local server’s GPU lease has this job as its holder.' }),
+      gpus: t.exposeIntList('gpus', { description: 'GPU indices a local server is leased (empty without a GPU inventory).' }),
+      idleSince: t.field({ type: 'DateTime', nullable: true, description: 'Since when those GPUs did no work (utilization 0 % in every inventory sample); null without GPUs.', resolve: (m) => m.idleSince }),
+      reclaimable: t.exposeBoolean('reclaimable', {
+        description: 'Idle for `plugins.ilab.serveIdleMinutes`: a train or qna-eval job that needs its GPUs stops it first (`plugins.ilab.preemptIdleServers`).',
+      }),
     }),
   });
 
@@ -90,6 +97,14 @@ export function addIlabSchema(builder: Builder, helpers: SchemaHelpers<IlabApi>)
     }),
   );
   builder.queryField('ilabServedModels', (t) => t.field({ type: [IlabServedModelRef], resolve: (_root, _args, ctx) => api(ctx).servedModels() }));
+  builder.queryField('ilabServedModel', (t) =>
+    t.field({
+      type: IlabServedModelRef,
+      description: 'One served name, as whatever serves it reports it (a local job, or any serving backend).',
+      args: { name: t.arg.string({ required: true, validate: { schema: servedName } }) },
+      resolve: (_root, args, ctx) => api(ctx).servedModel(args.name as ServedName),
+    }),
+  );
 
   builder.subscriptionField('ilabModelsRefreshed', (t) =>
     t.field({

@@ -1,17 +1,20 @@
-import { BackendError, UnavailableError, type JobRecord, type PluginServices } from '../../core/plugin-api.ts';
+import path from 'node:path';
+import { BackendError, UnavailableError, type JobRecord, type Logger, type PluginServices } from '../../core/plugin-api.ts';
 import { listCheckpoints, pickLatestCheckpoint, type IlabCheckpoint } from './checkpoints.ts';
 import type { IlabConfig } from './config.ts';
 import { removeWorktreeWhenDone, type IlabContext } from './context.ts';
 import { startConvert } from './convert.ts';
 import { startGenerate } from './generate.ts';
-import { createIlabCli, mockModeMessage } from './ilab-cli.ts';
+import { GpuActivity } from './gpu-reclaim.ts';
+import { createIlabCli, mockModeMessage, type IlabCli } from './ilab-cli.ts';
+import { parseConfigShow, type IlabReportedDirs } from './ilab-dirs.ts';
 import { seedMockHome } from './mock/seed.ts';
 import { createModelsCache, modelsRefreshedTopic, type ModelCacheState } from './models-cache.ts';
 import { resolveIlabPaths } from './paths.ts';
 import { resumePipeline, startPipeline, type PipelineInput } from './pipeline.ts';
 import { convertProgress, generateProgress, qnaEvalProgress, serveProgress, trainProgress } from './progress.ts';
 import { runQnaEval, startQnaEval, type QnaEvalInput, type QnaEvalResult } from './qna-eval.ts';
-import { IlabServing, type ServedModel, type ServedName, type ServeResult } from './serving.ts';
+import { IlabServing, type ServedModel, type ServedName, type ServeOptions, type ServeResult } from './serving.ts';
 import { parseDataList, type IlabDataset, type IlabModel } from './tables.ts';
 import { Taxonomy } from './taxonomy.ts';
 import { startTrain, type TrainInput } from './train.ts';
@@ -32,9 +35,11 @@ export interface IlabApi {
   generate(input: { branchName?: string | null }): Promise<JobRecord>;
   train(input: TrainInput): Promise<JobRecord>;
   pipeline(input: PipelineInput): Promise<JobRecord>;
-  serveBase(): Promise<ServeResult>;
-  serveLatest(checkpoint?: string | null): Promise<ServeResult>;
+  serveBase(options?: ServeOptions): Promise<ServeResult>;
+  serveLatest(checkpoint?: string | null, options?: ServeOptions): Promise<ServeResult>;
   servedModels(): Promise<ServedModel[]>;
+  /** One served name, as whatever serves it reports it. */
+  servedModel(name: ServedName): Promise<ServedModel>;
   stopServing(name: ServedName): Promise<ServedModel>;
   startQnaEval(input: QnaEvalInput): Promise<JobRecord>;
   runQnaEval(input: QnaEvalInput): Promise<QnaEvalResult>;
@@ -51,9 +56,13 @@ export interface IlabApi {
  */
 export async function createIlabService(services: PluginServices<IlabConfig>): Promise<IlabApi> {
   const { config, logger } = services;
-  const paths = resolveIlabPaths(config, services.dataDir);
-  if (config.mode === 'mock') await seedMockHome(paths, { processes: services.processes, logger, withTaxonomy: config.taxonomyDir === undefined });
-  const cli = createIlabCli({ config, paths, services });
+  const defaults = resolveIlabPaths(config, services.dataDir);
+  if (config.mode === 'mock') await seedMockHome(defaults, { processes: services.processes, logger, withTaxonomy: config.taxonomyDir === undefined });
+  // In real mode only the working directory matters to the CLI, and it does not come from ilab.
+  const cli = createIlabCli({ config, paths: defaults, services });
+  const paths = config.mode === 'real' && config.dirsFromIlab ? resolveIlabPaths(config, services.dataDir, await readIlabDirs(cli, config, logger)) : defaults;
+  // The vLLM backend (or any other) may then serve models from ilab's directories.
+  services.serving.setModelRoots([paths.models, path.dirname(paths.checkpoints)]);
   const taxonomy = new Taxonomy({ processes: services.processes, repo: paths.taxonomy, worktrees: paths.worktrees });
   const models = createModelsCache({
     cli,
@@ -74,6 +83,7 @@ export async function createIlabService(services: PluginServices<IlabConfig>): P
     serving: services.serving,
     taxonomy,
     models,
+    gpuActivity: new GpuActivity(services),
     logger,
     stopSignal: services.lifecycle.signal,
     baseLabels: config.mode === 'mock' ? { mode: 'mock' } : {},
@@ -85,6 +95,7 @@ export async function createIlabService(services: PluginServices<IlabConfig>): P
   for (const [kind, parser] of Object.entries(parsers)) services.jobs.registerProgressParser(kind, parser);
   services.jobs.registerGroupResumer('pipeline', (job) => resumePipeline(ctx, job));
   await cleanUpWorktrees(ctx);
+  services.scheduler.schedule({ id: 'gpu-activity', everyMs: 10_000, timeoutMs: 5_000, run: async () => ctx.gpuActivity.sample() });
 
   if (config.mode === 'mock') services.status.setReady(mockModeMessage);
   else await cli.invocation([]).catch((error) => (error instanceof UnavailableError ? undefined : Promise.reject(error)));
@@ -101,9 +112,10 @@ export async function createIlabService(services: PluginServices<IlabConfig>): P
     generate: (input) => startGenerate(ctx, input),
     train: (input) => startTrain(ctx, input),
     pipeline: (input) => startPipeline(ctx, input),
-    serveBase: () => serving.serveBase(),
-    serveLatest: (checkpoint) => serving.serveLatest(checkpoint),
+    serveBase: (options) => serving.serveBase(options),
+    serveLatest: (checkpoint, options) => serving.serveLatest(checkpoint, options),
     servedModels: () => serving.list(),
+    servedModel: (name) => serving.status(name),
     stopServing: (name) => serving.stop(name),
     startQnaEval: (input) => startQnaEval(ctx, input),
     runQnaEval: (input) => runQnaEval(ctx, input),
@@ -112,11 +124,32 @@ export async function createIlabService(services: PluginServices<IlabConfig>): P
   };
 }
 
-/** `ilab data list`; a failure answers with ilab's own output, as the legacy server did. */
+/**
+ * ilab's own directories from `ilab config show`; nothing (the defaults apply) when ilab is
+ * missing or the command fails, which is logged.
+ */
+async function readIlabDirs(cli: IlabCli, config: IlabConfig, logger: Logger): Promise<IlabReportedDirs> {
+  try {
+    const result = await cli.run(['config', 'show'], { timeoutMs: Math.min(config.listTimeoutMs, 20_000) });
+    if (result.failed) throw new Error(`exit code ${result.exitCode ?? result.signal}: ${(result.stderr || result.stdout).trim().slice(-500)}`);
+    const dirs = parseConfigShow(result.stdout);
+    logger.info('directories reported by ilab config show', { ...dirs });
+    return dirs;
+  } catch (error) {
+    if (!(error instanceof UnavailableError)) logger.warn('ilab config show failed; using the directory defaults', { error: (error as Error).message });
+    return {};
+  }
+}
+
+/**
+ * `ilab data list`. A failure answers with what ilab printed on stdout, its own message for users
+ * (`Failed to list datasets with exception: …`), as the legacy server did; stderr (tracebacks)
+ * only reaches the log.
+ */
 async function listDatasets(ctx: IlabContext): Promise<IlabDataset[]> {
-  const result = await ctx.cli.run(['data', 'list']);
-  if (result.timedOut) throw new BackendError(`ilab data list did not finish within ${ctx.config.listTimeoutMs} ms`);
-  if (result.failed) throw new BackendError(`${result.stdout}${result.stderr}` || `ilab data list failed with exit code ${result.exitCode}`);
+  // Bytes that are not UTF-8 (file names) stay apart from U+FFFD: Go's encoder writes `\ufffd` for each.
+  const result = await ctx.cli.run(['data', 'list'], { decode: 'surrogateescape' });
+  if (result.error) throw result.stdout.trim() && !result.timedOut ? new BackendError(result.stdout, { cause: result.error, details: result.error.details }) : result.error;
   return parseDataList(result.stdout);
 }
 

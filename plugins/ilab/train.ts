@@ -2,6 +2,7 @@ import { BackendError, type JobRecord } from '../../core/plugin-api.ts';
 import type { IlabConfig } from './config.ts';
 import { gpuRequest, type IlabContext } from './context.ts';
 import { findNewestTrainingData } from './datasets.ts';
+import { reclaimIdleServers } from './gpu-reclaim.ts';
 import { resolveModelPath } from './model-names.ts';
 import { trainProgress } from './progress.ts';
 
@@ -47,7 +48,7 @@ export function buildTrainArgs(config: IlabConfig, { modelPath, dataPath, epochs
 /** Checks a train request before anything starts: the branch (format, then existence) and the model. */
 export async function checkTrainInput(ctx: IlabContext, input: Pick<TrainInput, 'modelName' | 'branchName' | 'commit'>): Promise<{ modelPath: string; commit: string }> {
   await ctx.taxonomy.validateBranch(input.branchName);
-  const modelPath = await resolveModelPath(sanitizeModelName(input.modelName), { roots: [ctx.paths.models, ctx.paths.checkpoints], cached: ctx.models.state().models });
+  const modelPath = await resolveModelPath(sanitizeModelName(input.modelName), { roots: [ctx.paths.models, ctx.paths.checkpoints], cached: await ctx.models.listed() });
   const commit = input.commit ?? (await ctx.taxonomy.resolveBranch(input.branchName));
   return { modelPath, commit };
 }
@@ -67,6 +68,7 @@ export async function startTrain(ctx: IlabContext, input: TrainInput): Promise<J
   const { modelPath, commit } = await checkTrainInput(ctx, input);
   const dataPath = await findTrainData(ctx, input.dataSince);
   const gpus = gpuRequest(ctx, ctx.config.train.gpus);
+  if (gpus) await reclaimIdleServers(ctx, ctx.gpuActivity, gpus.count, `a training job (model ${input.modelName})`);
   const args = buildTrainArgs(ctx.config, { modelPath, dataPath, epochs: input.epochs, gpus: gpus?.count });
   const call = await ctx.cli.invocation(args);
   const labels: Record<string, string> = { ...ctx.baseLabels, branch: input.branchName, commit, model: input.modelName };

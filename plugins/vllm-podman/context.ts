@@ -21,6 +21,8 @@ export interface VllmContext {
   instanceId: string;
   /** Serialises every change of one served name. */
   mutex: KeyedMutex;
+  /** Where model paths may be: `modelRoots`, plus the model directories other plugins declared (ilab's). */
+  modelRoots(): string[];
 }
 
 /** The job kind of a server's `v-` job. */

@@ -32,6 +32,7 @@ export async function initVllmPodman(services: PluginServices<VllmPodmanConfig>)
     registry,
     instanceId: await loadInstanceId(services.dataDir),
     mutex: new KeyedMutex(),
+    modelRoots: () => [...new Set([...config.modelRoots, ...services.serving.modelRoots()])],
   };
   const monitor = new ServerMonitor(ctx);
   const service = new VllmService(ctx, monitor, services.status);

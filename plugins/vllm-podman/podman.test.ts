@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { ProcessService, RunResult } from '../../core/plugin-api.ts';
-import { createPodman, errorLine } from './podman.ts';
+import { ProcessError, type ProcessService, type RunResult } from '../../core/plugin-api.ts';
+import { createPodman } from './podman.ts';
 
 /** A process service that answers each podman call from a table, recording the argv. */
 function scripted(answers: Record<string, Partial<RunResult>>) {
@@ -10,7 +10,10 @@ function scripted(answers: Record<string, Partial<RunResult>>) {
     run: async (file, args) => {
       calls.push([file, ...args]);
       const answer = answers[args[0]] ?? {};
-      return { command: '', exitCode: 0, signal: undefined, stdout: '', stderr: '', failed: false, timedOut: false, canceled: false, spawnError: undefined, durationMs: 1, ...answer };
+      const result = { command: '', exitCode: 0, signal: undefined, stdout: '', stderr: '', failed: false, timedOut: false, canceled: false, spawnError: undefined, durationMs: 1, error: undefined, ...answer };
+      // As the real process service reports a failure.
+      const error = result.failed ? new ProcessError({ argv: [file, ...args], exitCode: result.exitCode, stderr: result.stderr, timedOut: result.timedOut, timeoutMs: 1000, spawnError: result.spawnError?.split(':')[0] }) : undefined;
+      return { ...result, error };
     },
     spawn: () => {
       throw new Error('the wrapper only runs one-shot commands');
@@ -26,9 +29,9 @@ describe('podman wrapper', () => {
     expect(calls[0]).toEqual(['podman', 'container', 'inspect', '--format', 'json', '--', 'gone']);
   });
 
-  test('failures become coded errors with podman’s own message', async () => {
+  test('failures become the process service’s coded errors; podman’s stderr stays out of the message', async () => {
     const { podman } = scripted({ run: { exitCode: 125, failed: true, stderr: 'Error: localhost/nope:latest: image not known\n' } });
-    await expect(podman.run(['run', 'x'])).rejects.toMatchObject({ code: 'BACKEND_ERROR', message: 'podman run failed: localhost/nope:latest: image not known' });
+    await expect(podman.run(['run', '--detach', 'x'])).rejects.toMatchObject({ code: 'BACKEND_ERROR', message: 'podman run failed with exit code 125', exitCode: 125, stderrTail: 'Error: localhost/nope:latest: image not known\n' });
     const missing = scripted({ version: { failed: true, exitCode: undefined, spawnError: 'ENOENT: cannot run podman' } });
     await expect(missing.podman.version()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     const slow = scripted({ ps: { failed: true, timedOut: true } });
@@ -63,10 +66,4 @@ describe('podman wrapper', () => {
     });
     expect(await podman.logTail('x', 3)).toEqual(['b', 'c', 'ValueError: d']);
   });
-});
-
-test('errorLine prefers podman’s last Error: line', () => {
-  expect(errorLine({ stderr: 'time="…" level=warning msg="x"\nError: setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=0\n', exitCode: 126, signal: undefined })).toBe('setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=0');
-  expect(errorLine({ stderr: '', exitCode: 3, signal: undefined })).toBe('exit code 3');
-  expect(errorLine({ stderr: '', exitCode: undefined, signal: 'SIGKILL' })).toBe('killed by SIGKILL');
 });

@@ -1,4 +1,4 @@
-import { BackendError, TimeoutError, UnavailableError, type ProcessService, type RunResult } from '../../core/plugin-api.ts';
+import { UnavailableError, type ProcessService, type RunResult } from '../../core/plugin-api.ts';
 import { parseInspectJson, parsePsJson, splitTimestamp, type InspectedContainer, type PsContainer } from './podman-json.ts';
 import type { VllmContainer } from './types.ts';
 
@@ -16,14 +16,15 @@ const sep = '\u001f';
 const legacyFormat = ['{{.ID}}', '{{.Image}}', '{{.Command}}', '{{.CreatedAt}}', '{{.Status}}', '{{.Ports}}', '{{.Names}}', '{{json .Labels}}'].join(sep);
 
 export function createPodman({ processes, podmanPath, timeoutMs }: PodmanOptions) {
-  const run = async (args: string[], options: { timeoutMs?: number } = {}): Promise<RunResult> => {
-    const result = await processes.run(podmanPath, args, { timeoutMs: options.timeoutMs ?? timeoutMs });
-    if (result.spawnError) throw new UnavailableError(`podman not found or not executable (${result.spawnError}); install podman or set plugins.vllm-podman.podmanPath`);
-    if (result.timedOut) throw new TimeoutError(`podman ${args[0]} did not finish within ${options.timeoutMs ?? timeoutMs} ms`);
+  // Failures are the process service's ProcessError (podman's stderr goes to the log, not the message).
+  const run = async (args: string[], options: { timeoutMs?: number; logFailure?: boolean } = {}): Promise<RunResult> => {
+    const result = await processes.run(podmanPath, args, { timeoutMs: options.timeoutMs ?? timeoutMs, logFailure: options.logFailure });
+    if (result.spawnError) throw new UnavailableError(`podman not found or not executable (${result.spawnError}); install podman or set plugins.vllm-podman.podmanPath`, { cause: result.error });
+    if (result.timedOut) throw result.error!;
     return result;
   };
-  const check = (args: string[], result: RunResult): RunResult => {
-    if (result.failed) throw new BackendError(`podman ${args[0]} failed: ${errorLine(result)}`, { details: { exitCode: result.exitCode } });
+  const check = (_args: string[], result: RunResult): RunResult => {
+    if (result.error) throw result.error;
     return result;
   };
 
@@ -33,7 +34,7 @@ export function createPodman({ processes, podmanPath, timeoutMs }: PodmanOptions
     async version(): Promise<string> {
       const args = ['version', '--format', '{{.Client.Version}}'];
       const result = await run(args, { timeoutMs: 30_000 });
-      if (result.failed) throw new UnavailableError(`podman does not work: ${errorLine(result)}`);
+      if (result.error) throw new UnavailableError(`podman does not work: ${result.error.message}`, { cause: result.error });
       return result.stdout.trim();
     },
     /** `podman run …`; resolves to the container id. */
@@ -58,7 +59,8 @@ export function createPodman({ processes, podmanPath, timeoutMs }: PodmanOptions
     /** The container, or undefined when it does not exist. */
     async inspect(nameOrId: string): Promise<InspectedContainer | undefined> {
       const args = ['container', 'inspect', '--format', 'json', '--', nameOrId];
-      const result = await run(args);
+      // A container that is gone is an answer, not a failure to log.
+      const result = await run(args, { logFailure: false });
       if (result.failed && /no such (container|object)/i.test(result.stderr)) return undefined;
       return parseInspectJson(check(args, result).stdout)[0];
     },
@@ -75,7 +77,7 @@ export function createPodman({ processes, podmanPath, timeoutMs }: PodmanOptions
     /** The last `lines` lines of stdout and stderr, merged in time order. */
     async logTail(nameOrId: string, lines: number): Promise<string[]> {
       const args = ['logs', '--timestamps', '--tail', String(lines), '--', nameOrId];
-      const result = await run(args);
+      const result = await run(args, { logFailure: false });
       if (result.failed) return [];
       const merged = [...result.stdout.split('\n'), ...result.stderr.split('\n')].filter((l) => l !== '').map(splitTimestamp);
       // Timestamps have a fixed width, so text order is time order; sort is stable for ties.
@@ -83,12 +85,4 @@ export function createPodman({ processes, podmanPath, timeoutMs }: PodmanOptions
       return merged.slice(-lines).map((l) => l.text);
     },
   };
-}
-
-/** podman's own `Error: …` line (never a whole stderr dump), capped. */
-export function errorLine(result: Pick<RunResult, 'stderr' | 'exitCode' | 'signal'>): string {
-  const lines = result.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-  const line = lines.filter((l) => l.startsWith('Error:')).at(-1) ?? lines.at(-1);
-  if (line) return line.replace(/^Error:\s*/, '').slice(0, 400);
-  return result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
 }

@@ -1,4 +1,4 @@
-import { ConflictError, type GpuLease } from '../../core/plugin-api.ts';
+import { ConflictError, isProcessError, type GpuLease } from '../../core/plugin-api.ts';
 import { buildRunArgs, labelKeys } from './container-args.ts';
 import { errorText, leaseHolder, serverJobKind, type VllmContext } from './context.ts';
 import { assertPortFree } from './port-check.ts';
@@ -95,7 +95,9 @@ export async function startServer(ctx: VllmContext, monitor: ServerMonitor, spec
     // a CONFLICT means the name belongs to someone else's container, which stays.
     if (!(error instanceof ConflictError)) await podman.remove(containerName).catch(() => undefined);
     await gpus.releaseHolder(leaseHolder(spec.name));
-    await jobs.appendLog(job.id, `[backplane] ${errorText(error)}\n`).catch(() => undefined);
+    // The job's log (not the error message) is where podman's own words belong.
+    const stderr = isProcessError(error) && error.stderrTail.trim() ? error.stderrTail.replace(/\n?$/, '\n') : '';
+    await jobs.appendLog(job.id, `${stderr}[backplane] ${errorText(error)}\n`).catch(() => undefined);
     await jobs.settle(job.id, { status: 'failed', reason: errorText(error) }).catch(() => undefined);
     await registry.setStatus(spec.name, 'failed', { message: errorText(error) });
     throw error;

@@ -147,7 +147,7 @@ export class VllmService {
     const { name, modelPath, port, gpus, args = [], labels = {} } = parsed.data;
     return {
       name,
-      modelPath: await resolveModelPath(modelPath, this.#ctx.config.modelRoots),
+      modelPath: await resolveModelPath(modelPath, this.#ctx.modelRoots()),
       port,
       args: validateVllmArgs(args),
       defaultArgs: validateVllmArgs(this.#ctx.config.defaultArgs),
