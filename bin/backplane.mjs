@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The CLI in this same process: Node ≥ 22.18 runs the TypeScript sources itself (type stripping).
+import module from 'node:module';
 import { nodeProblem } from './check-node.mjs';
 
 const problem = nodeProblem();
@@ -7,4 +8,8 @@ if (problem) {
   process.stderr.write(`${problem}\n`);
   process.exit(1);
 }
+// Keeps the type-stripped sources and V8 code on disk (NODE_COMPILE_CACHE, or the OS temp dir):
+// a warm start skips the TypeScript stripper, about 18 MiB and a tenth of the start-up.
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+module.enableCompileCache?.();
 await import('../core/main.ts');

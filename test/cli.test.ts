@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import packageJson from '../package.json' with { type: 'json' };
 import { spawnDaemon } from './helpers/daemon-process.ts';
 
 const cli = (args: string[], env: Record<string, string> = {}) =>
@@ -20,7 +21,7 @@ test('--help and --version', async () => {
   expect(help.stdout).toContain('backplane serve [options]');
   expect(help.stdout).toContain('--data-dir DIR');
   const version = await cli(['--version']);
-  expect(version.stdout).toMatch(/^backplane \d+\.\d+\.\d+ \(node v24\./);
+  expect(version.stdout).toMatch(new RegExp(`^backplane ${packageJson.version.replaceAll('.', '\\.')} \\(node v24\\.`));
 });
 
 test('unknown commands and flags are usage errors (exit 2)', async () => {
@@ -37,7 +38,7 @@ test('config check: exact path and reason for a bad config, exit 1', async () =>
   expect(result.exitCode).toBe(1);
   expect(result.stderr).toContain('server.port: expected integer port 0-65535');
   const plugins = path.join(dir, 'plugins.yaml');
-  await writeFile(plugins, `plugins:\n  hello:\n    module: ${path.resolve('examples/hello-plugin/index.ts')}\n    heartbeatMs: 0\n`);
+  await writeFile(plugins, `plugins:\n  hello:\n    module: ${path.resolve('examples/hello-plugin/src/index.ts')}\n    heartbeatMs: 0\n`);
   const pluginResult = await cli(['config', 'check', '--config', plugins]);
   expect(pluginResult.exitCode).toBe(1);
   expect(pluginResult.stderr).toContain('plugins.hello.heartbeatMs: expected positive integer');

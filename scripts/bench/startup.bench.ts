@@ -1,31 +1,116 @@
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
+import { createFakeIlab } from '../../test/fixtures/ilab/fake-ilab-env.ts';
+import { createFakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.ts';
 import { median, report } from './lib/load.ts';
-import { memoryOf, spawnBenchDaemon } from './lib/spawn-daemon.ts';
+import { memoryOf, repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
- * Startup to /readyz with every built-in plugin (embedded defaults), median of 5, and the idle
- * RSS one second after ready; the baseline is a bare node:http process started the same way.
+ * Start-up of `backplane serve` (through bin/backplane.mjs, as `npm start`) with every built-in
+ * plugin ready: time from spawn to `/readyz` and the idle RSS one second later. The baseline,
+ * measured in the same run, is a Node process that only imports the npm packages the daemon
+ * loaded (recorded from a daemon run) and then idles: time from spawn to the end of its
+ * imports, RSS one second later. Runs alternate, median of BENCH_RUNS (default 5), on a data
+ * dir a first start created (a restart, the usual case; the first start is reported apart).
  */
-const runs: number[] = [];
-const rss: number[] = [];
-for (let i = 0; i < 5; i++) {
-  const daemon = await spawnBenchDaemon();
-  runs.push(daemon.readyMs);
-  await new Promise((r) => setTimeout(r, 1000));
-  rss.push((await memoryOf(daemon.pid)).rssMiB);
-  await daemon.stop();
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const idleMs = 1000;
+const compileCache = process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'node-compile-cache');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const nvidiaSmi = await createFakeNvidiaSmi('four-mixed');
+const ilab = await createFakeIlab();
+const tmp = await mkdtemp(path.join(os.tmpdir(), 'bp-bench-startup-'));
+const podmanPath = await realOrFakePodman();
+const dataDir = path.join(tmp, 'data');
+await mkdir(dataDir);
+const config = {
+  plugins: {
+    'nvidia-smi': { bin: nvidiaSmi.bin },
+    'vllm-podman': { podmanPath },
+    ilab: await ilab.config(),
+  },
+};
+
+/** The real podman when installed (it only answers `version` and `ps` here), else a fake that does. */
+async function realOrFakePodman(): Promise<string> {
+  const found = await execa('sh', ['-c', 'command -v podman'], { reject: false });
+  if (found.exitCode === 0) return String(found.stdout).trim();
+  const fake = path.join(tmp, 'podman');
+  await writeFile(fake, '#!/bin/sh\ncase "$1" in version) echo 5.4.2 ;; ps) echo "[]" ;; *) echo "fake podman: $1 unsupported" >&2; exit 125 ;; esac\n');
+  await chmod(fake, 0o755);
+  return fake;
 }
 
-const bare: number[] = [];
-for (let i = 0; i < 5; i++) {
-  const started = performance.now();
-  const child = execa(process.execPath, ['-e', "require('node:http').createServer((q,s)=>s.end('ok')).listen(0,()=>console.log('up'))"], { reject: false, buffer: false });
-  await new Promise((resolve) => child.stdout!.once('data', resolve));
-  bare.push(performance.now() - started);
-  child.kill();
-  await child;
+/** One daemon start on the bench's data dir (kept between runs, as a host keeps it). */
+async function daemonRun(options: Parameters<typeof spawnBenchDaemon>[2] = {}) {
+  const daemon = await spawnBenchDaemon(config, dataDir, options);
+  try {
+    const response = await fetch(`${daemon.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ plugins { id status message } }' }) });
+    const plugins = ((await response.json()) as { data: { plugins: { id: string; status: string; message: string | null }[] } }).data.plugins;
+    const notReady = plugins.filter((p) => p.status !== 'ready');
+    if (notReady.length > 0) throw new Error(`plugins not ready: ${JSON.stringify(notReady)}`);
+    await sleep(idleMs);
+    return { readyMs: daemon.readyMs, rssMiB: (await memoryOf(daemon.pid)).rssMiB, plugins: plugins.map((p) => p.id) };
+  } finally {
+    await daemon.stop({ keepData: true });
+  }
 }
-report('startup to /readyz, all built-in plugins', { median_ms: median(runs), min_ms: Math.min(...runs), max_ms: Math.max(...runs) });
-report('  idle RSS after ready', { median_MiB: median(rss) });
-report('  bare node:http process start', { median_ms: median(bare) });
-report('  ratio (daemon / bare)', { startup_ratio: median(runs) / median(bare) });
+
+async function baselineRun(packages: string[]) {
+  // A JSON file (a package.json read for its version) is required, as the daemon does.
+  const load = (name: string) => (name.endsWith('.json') ? `require(${JSON.stringify(name)});` : `await import(${JSON.stringify(name)});`);
+  const source = `import { createRequire } from 'node:module';\nconst require = createRequire(process.cwd() + '/');\n${packages.map(load).join('\n')}\nconsole.log('imported');\nsetInterval(() => {}, 1 << 30);`;
+  const started = performance.now();
+  // Evaluated with the repo as cwd, so the bare names resolve to the same node_modules.
+  // The daemon's compile cache (bin/backplane.mjs enables it) serves the baseline's imports too.
+  const child = execa(process.execPath, ['--input-type=module', '-e', source], { cwd: repoRoot, reject: false, buffer: false, env: { NODE_COMPILE_CACHE: compileCache } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      void child.then((result) => reject(new Error(`baseline exited: ${String(result.stderr ?? '')}`)));
+    });
+    const importMs = performance.now() - started;
+    await sleep(idleMs);
+    return { importMs, rssMiB: (await memoryOf(child.pid!)).rssMiB };
+  } finally {
+    child.kill();
+    await child;
+  }
+}
+
+try {
+  // The first start creates and migrates the database; the others find it up to date.
+  const fresh = await daemonRun();
+  const recorded = path.join(tmp, 'imports.json');
+  const first = await daemonRun({ env: { BP_RECORD_IMPORTS: recorded }, nodeArgs: ['--import', path.join(repoRoot, 'scripts/bench/lib/record-imports.ts')] });
+  const packages = JSON.parse(await readFile(recorded, 'utf8')) as string[];
+  process.stdout.write(`plugins ready: ${first.plugins.join(', ')}\nnpm packages the daemon loads (${packages.length}): ${packages.join(' ')}\n`);
+
+  const ready: number[] = [];
+  const rss: number[] = [];
+  const imports: number[] = [];
+  const baseRss: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const d = await daemonRun();
+    ready.push(d.readyMs);
+    rss.push(d.rssMiB);
+    const b = await baselineRun(packages);
+    imports.push(b.importMs);
+    baseRss.push(b.rssMiB);
+  }
+  const range = (values: number[]) => `${Math.round(Math.min(...values))}–${Math.round(Math.max(...values))}`;
+  report('daemon: first start (new data dir, migrations)', { ready_ms: Math.round(fresh.readyMs), rss_MiB: fresh.rssMiB.toFixed(1) });
+  report(`daemon: spawn to /readyz (median of ${runs})`, { median_ms: Math.round(median(ready)), range_ms: range(ready) });
+  report('baseline: spawn to packages imported', { median_ms: Math.round(median(imports)), range_ms: range(imports) });
+  report('daemon: idle RSS 1 s after ready', { median_MiB: median(rss).toFixed(1) });
+  report('baseline: idle RSS 1 s after imports', { median_MiB: median(baseRss).toFixed(1) });
+  report('ready time / import time (aim <= 1.5)', { ratio: median(ready) / median(imports) });
+  report('RSS - baseline RSS (aim <= 25 MiB)', { delta_MiB: (median(rss) - median(baseRss)).toFixed(1) });
+} finally {
+  await nvidiaSmi.remove();
+  await ilab.cleanup();
+  await rm(tmp, { recursive: true, force: true });
+}

@@ -18,14 +18,25 @@ export interface BenchDaemon {
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
-/** Runs `backplane serve` in its own process (so its CPU and memory can be measured apart). */
-export async function spawnBenchDaemon(config: Record<string, unknown> = {}, dataDir?: string): Promise<BenchDaemon> {
+export interface SpawnBenchOptions {
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** Node options before the entry script (`--cpu-prof`, `--import …`). */
+  nodeArgs?: string[];
+}
+
+/**
+ * Runs `backplane serve` through `bin/backplane.mjs`, the way `npm start` does, in its own
+ * process (so its CPU and memory can be measured apart).
+ */
+export async function spawnBenchDaemon(config: Record<string, unknown> = {}, dataDir?: string, options: SpawnBenchOptions = {}): Promise<BenchDaemon> {
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'bp-bench-')));
   const file = path.join(dir, 'bench.yaml');
   await writeFile(file, YAML.stringify({ dataDir: dir, server: { port: 0 }, log: { level: 'warn' }, ...config }));
   const started = performance.now();
-  const child = execa(process.execPath, [path.join(repoRoot, 'core', 'main.ts'), 'serve', '--config', file, '--log-level', 'info'], {
+  const child = execa(process.execPath, [...(options.nodeArgs ?? []), path.join(repoRoot, 'bin', 'backplane.mjs'), 'serve', '--config', file, '--log-level', 'info'], {
     cwd: repoRoot,
+    env: options.env,
     reject: false,
     buffer: false,
     all: true,
