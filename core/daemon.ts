@@ -1,21 +1,25 @@
 import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { GraphQLSchema } from 'graphql';
+import packageJson from '../package.json' with { type: 'json' };
 import type { BackplaneConfig } from './config/schema.ts';
 import { collectTables } from './db/core-tables.ts';
 import { createSqlReader } from './db/sql-reader.ts';
 import { openDatabase, type Database } from './db/orm.ts';
 import { KernelError } from './errors.ts';
+import { createGpuAdmin } from './gpus/gpu-admin.ts';
 import { GpuManager } from './gpus/gpu-manager.ts';
+import { forPluginGpuInventory, forPluginGpus } from './gpus/plugin-gpus.ts';
 import { buildSchema } from './graphql/build-schema.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { createGraphQLFastPath } from './graphql/fast-path.ts';
 import { attachGraphQLWs } from './graphql/ws.ts';
 import { createGraphQLServer } from './graphql/yoga.ts';
-import { createAuthenticator, isLoopback } from './http/auth.ts';
+import { createAuthenticator, createOpenAuthenticator, isLoopback } from './http/auth.ts';
 import { createHttpApp } from './http/http-app.ts';
+import { createListener } from './http/listener.ts';
 import { Metrics } from './http/metrics.ts';
 import { coreOperations, coreRoutes, coreSchemaModules } from './core-modules.ts';
 import { JobManager } from './jobs/job-manager.ts';
@@ -33,10 +37,11 @@ import { createLogger, type Logger } from './services/logger-service.ts';
 import { createProcessService } from './services/process-service.ts';
 import { createPubSub } from './services/pubsub-service.ts';
 import { createScheduler } from './services/scheduler-service.ts';
-import { createServingRegistry } from './services/serving-service.ts';
+import { createServingBackends } from './services/serving-service.ts';
 import { withTimeout } from './util/with-timeout.ts';
 
-export const BACKPLANE_VERSION = '0.1.0';
+/** The daemon's version: package.json's, the one place it is kept. */
+export const BACKPLANE_VERSION: string = packageJson.version;
 
 export interface DaemonOptions {
   config: BackplaneConfig;
@@ -83,13 +88,16 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
   const listeners = buildRouteTable({ routes, operations, profiles: restProfiles, config: config.rest.profiles, schema });
   const authenticator = createAuthenticator(config.auth.keys);
   assertSafeBind(config.server.host, authenticator.required);
-  for (const l of listeners) if (l.listen) assertSafeBind(l.listen.host, authenticator.required);
+  // `auth: 'none'` opts a profile's own listener out of the keys (config check keeps it on loopback).
+  const withoutKeys = (plan: (typeof listeners)[number]) => plan.listen !== undefined && plan.mounts.some((m) => config.rest.profiles[m.profile.id]?.auth === 'none');
+  const goNetHttp = (plan: (typeof listeners)[number] | undefined) => plan?.mounts.some((m) => m.profile.goNetHttp) ?? false;
+  for (const l of listeners) if (l.listen) assertSafeBind(l.listen.host, authenticator.required && !withoutKeys(l));
 
   const startedAt = new Date();
   const metrics = new Metrics();
   const pubsub = createPubSub();
   const scheduler = createScheduler(() => database!.orm.em.fork());
-  const serving = createServingRegistry();
+  const serving = createServingBackends();
   const pluginSchedulers = new Map<string, { stopAll(): void }>();
   let database: Database | undefined;
   let jobs: JobManager | undefined;
@@ -109,6 +117,8 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     releaseScope: (def) => {
       pluginSchedulers.get(def.id)?.stopAll();
       pluginSchedulers.delete(def.id);
+      serving.releasePlugin(def.id);
+      gpus?.withdrawInventorySource(def.id);
     },
     createServices(def, scope): PluginServices {
       const log = logger.child({ plugin: def.id });
@@ -121,11 +131,12 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
         logger: log,
         db: { dialect: database!.dialect, em: () => database!.orm.em.fork() },
         jobs: jobs!.forPlugin(def.id),
-        processes: createProcessService({ signal: scope.signal }),
+        processes: createProcessService({ signal: scope.signal, logger: log }),
         scheduler: pluginScheduler,
         pubsub: pubsub.forPlugin(def.id),
-        gpus: gpus!,
-        serving,
+        gpus: forPluginGpus(gpus!, def.id),
+        gpuInventory: forPluginGpuInventory(gpus!, def.id),
+        serving: serving.forPlugin(def.id),
         http: createHttpClient({ signal: scope.signal }),
         lifecycle: { signal: scope.signal, onShutdown: (hook) => void scope.shutdownHooks.push(hook) },
         status: {
@@ -136,6 +147,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     },
   });
 
+  const gpuAdminLog = logger.child({ component: 'gpus' });
   const createContext = ({ auth, requestId }: { auth: GraphQLContext['auth']; requestId: string }): GraphQLContext => {
     let em: ReturnType<Database['orm']['em']['fork']> | undefined;
     return {
@@ -144,7 +156,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
       em: () => (em ??= database!.orm.em.fork()),
       plugins: { get: (id) => host.api(id) },
       daemon: { version: BACKPLANE_VERSION, startedAt, plugins: () => host.list() },
-      core: { jobs: jobs!, gpus: gpus! },
+      core: { jobs: jobs!, gpuAdmin: createGpuAdmin(gpus!, auth, gpuAdminLog) },
       subscribe: (topic) => pubsub.subscribe(topic),
     };
   };
@@ -176,7 +188,8 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     const fork = () => database!.orm.em.fork();
     gpus = new GpuManager({ fork, logger: logger.child({ component: 'gpus' }) });
     const store = new JobStore(fork, await createSqlReader(database));
-    jobs = new JobManager({ store, dataDir: config.dataDir, logger: logger.child({ component: 'jobs' }), pubsub, gpus, ...config.jobs });
+    const secretEnv = config.auth.keys.flatMap((key) => (key.keyEnv ? [key.keyEnv] : []));
+    jobs = new JobManager({ store, dataDir: config.dataDir, logger: logger.child({ component: 'jobs' }), pubsub, gpus, ...config.jobs, secretEnv });
     await jobs.start();
     await gpus.restore(async (holder) => {
       if (holder.kind !== 'job') return true; // servers: their plugin reconciles them at init
@@ -191,17 +204,19 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     const appOptions = { yoga, fastPath, authenticator, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
     const mainPlan = listeners.find((l) => l.id === 'main');
     const mainApp = createHttpApp({ ...appOptions, main: true, rest: mainPlan ? restHandler(mainPlan) : undefined });
-    const mainServer = createServer((req, res) => void mainApp(req, res));
+    const mainServer = createListener(mainApp, { goNetHttp: goNetHttp(mainPlan) });
     servers.push(mainServer);
-    const ws = attachGraphQLWs({ server: mainServer, yoga, authenticator });
+    const ws = attachGraphQLWs({ server: mainServer, yoga, authenticator, maxPayloadBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'graphql-ws' }) });
     closers.push(() => ws.close());
     const mainUrl = urlOf(await listen(mainServer, config.server.host, config.server.port));
 
     const restUrls: Record<string, string> = {};
     for (const plan of listeners) {
       if (plan.id === 'main' || !plan.listen) continue;
-      const app = createHttpApp({ ...appOptions, main: false, rest: restHandler(plan) });
-      const server = createServer((req, res) => void app(req, res));
+      const open = withoutKeys(plan);
+      if (open && authenticator.required) logger.warn('serving REST profiles without API keys (auth: none)', { listener: plan.id, profiles: plan.mounts.map((m) => m.profile.id) });
+      const app = createHttpApp({ ...appOptions, authenticator: open ? createOpenAuthenticator() : authenticator, main: false, rest: restHandler(plan) });
+      const server = createListener(app, { goNetHttp: goNetHttp(plan) });
       servers.push(server);
       restUrls[plan.id] = urlOf(await listen(server, plan.listen.host, plan.listen.port));
     }
