@@ -5,11 +5,10 @@ import type { GpuManager } from '../gpus/gpu-manager.ts';
 import type { Logger } from '../services/logger-service.ts';
 import type { RootPubSub } from '../services/pubsub-service.ts';
 import { ActiveJob } from './active-job.ts';
-import { allowedEnv, jobEnv } from './job-env.ts';
 import type { JobAdmin } from './job-admin.ts';
-import type { JobRow } from './job-entity.ts';
 import { createJobIdGenerator } from './job-id.ts';
 import { pluginJobService } from './job-plugin-facade.ts';
+import { JobLauncher } from './job-launcher.ts';
 import { JobQueue } from './job-queue.ts';
 import { JobReconciler } from './job-reconciler.ts';
 import { groupJobRow, processJobRow } from './job-rows.ts';
@@ -17,10 +16,9 @@ import type { JobGroupSpec, JobListFilter, JobRecord, JobService, JobSpec } from
 import { terminalJobStatuses } from './job-service.ts';
 import { toRecord, type JobField, type JobPage, type JobPatch, type JobStore } from './job-store.ts';
 import { jobTopic } from './job-topic.ts';
-import { appendCapped } from './log-file.ts';
+import { appendCapped, readTail } from './log-file.ts';
 import { ProgressTracker } from './progress-tracker.ts';
 import { exitOutcome, RunDir } from './run-dir.ts';
-import { launchSupervisor, newLaunchToken, type Launch } from './supervisor-launcher.ts';
 import { terminateGroup } from './terminate-group.ts';
 
 export interface JobManagerOptions {
@@ -55,9 +53,9 @@ function notFound(id: string): NotFoundError {
 }
 
 /**
- * The job runner's coordinator: records jobs, hands them to the queue, launches them through
- * their supervisors, settles them, and answers waits and cancels. Admission is in job-queue.ts,
- * the supervisor in supervisor-launcher.ts, progress in progress-tracker.ts, restart survival in
+ * The job runner's coordinator: records jobs, hands them to the queue, settles them, and
+ * answers waits and cancels. Admission is in job-queue.ts, launching in job-launcher.ts, the
+ * supervisor in supervisor-launcher.ts, progress in progress-tracker.ts, restart survival in
  * job-reconciler.ts, and what a plugin sees in job-plugin-facade.ts.
  */
 export class JobManager implements JobAdmin {
@@ -67,9 +65,8 @@ export class JobManager implements JobAdmin {
   readonly #waiters = new Map<string, Set<(job: JobRecord) => void>>();
   readonly #resumers = new Map<string, GroupResumer>();
   readonly #groupLogs = new Map<string, { path: string; plugin: string }>();
-  /** Launches between recording their attempt and a stable state (running, settled, queued again). */
-  readonly #launches = new Set<Promise<void>>();
   readonly #queue: JobQueue;
+  readonly #launcher: JobLauncher;
   readonly #reconciler: JobReconciler;
   readonly progress: ProgressTracker;
   /** Waiting reasons being written to logs, one after another. */
@@ -90,8 +87,24 @@ export class JobManager implements JobAdmin {
       backfillWindowMs: options.backfillWindowMs,
       maxWaitMs: options.maxWaitMs,
       waiting: (id, reason) => this.#noteWaiting(id, reason),
-      launch: (id, counted) => void this.#launch(id, counted).catch((error) => this.#o.logger.error('job launch failed', { job: id, error })),
+      launch: (id, counted) => void this.#launcher.launch(id, counted).catch((error) => this.#o.logger.error('job launch failed', { job: id, error })),
       settle: (id, outcome) => this.#settleRow(id, outcome),
+    });
+    this.#launcher = new JobLauncher({
+      store: options.store,
+      maxLogBytes: options.maxLogBytes,
+      envAllowList: options.envAllowList,
+      secretEnv: options.secretEnv,
+      active: this.#active,
+      runDir: (id) => this.#runDirOf(id),
+      stopping: () => this.#stopping,
+      detached: () => this.#detached,
+      releaseSlot: () => this.#queue.release(),
+      settle: (id, outcome) => this.#settleRow(id, outcome),
+      settleFromExit: (id, runDir) => this.#settleFromExitFile(id, runDir),
+      publish,
+      terminate: (pgid) => this.#terminate(pgid),
+      track: (row, ended, signal) => this.progress.track(row, ended, signal),
     });
     this.#reconciler = new JobReconciler({
       logger: options.logger,
@@ -192,11 +205,21 @@ export class JobManager implements JobAdmin {
     return this.#queue.waitingFor(id) ?? null;
   }
 
-  /** A new waiting reason goes into the job's log (once per change) and to jobUpdated. */
+  /**
+   * A new waiting reason goes into the job's log (once per change) and to jobUpdated. When the
+   * job waits no more, its launch or its end publishes the next state.
+   */
   #noteWaiting(id: string, reason: string | null): void {
+    if (reason === null) return;
     this.#waitNotes = this.#waitNotes
       .then(async () => {
-        if (reason !== null) await this.appendLog(id, `[backplane] ${reason}\n`);
+        const before = await this.#o.store.get(id);
+        if (before?.status !== 'queued') return;
+        const line = `[backplane] ${reason}`;
+        // After a restart the job may wait for what its log already says.
+        const last = await readTail(before.logPath, 1).then(({ text }) => text.replace(/\n$/, ''), () => '');
+        if (last !== line) await appendCapped(before.logPath, `${line}\n`, this.#o.maxLogBytes);
+        // Read again: published only while still queued, never after the job's end.
         const record = await this.#o.store.get(id);
         if (record?.status === 'queued') this.#publish(record);
       })
@@ -306,85 +329,6 @@ export class JobManager implements JobAdmin {
     return record;
   }
 
-  /**
-   * Launches a job at most once: the attempt is recorded on the row (compare-and-set) before the
-   * supervisor is spawned, and the supervisor claims it before it runs anything (supervisor.ts).
-   */
-  async #launch(id: string, counted: boolean): Promise<void> {
-    const row = await this.#o.store.row(id);
-    const token = newLaunchToken();
-    if (!row || row.status !== 'queued' || row.launchToken || this.#stopping || this.#active.has(id)) {
-      if (counted) this.#queue.release();
-      return;
-    }
-    const active = new ActiveJob(id, counted);
-    this.#active.set(id, active);
-    if (!(await this.#o.store.claimLaunch(id, token))) {
-      this.#active.delete(id);
-      if (counted) this.#queue.release();
-      return;
-    }
-    if (this.#stopping) {
-      // Stop began while the attempt was being recorded: nothing was spawned, queue it again.
-      await this.#o.store.update(id, { launchToken: null });
-      this.#active.delete(id);
-      return;
-    }
-    const runDir = this.#runDirOf(id);
-    active.launch = { runDir, token };
-    let stable!: () => void;
-    const inFlight = new Promise<void>((resolve) => (stable = resolve));
-    this.#launches.add(inFlight);
-    void inFlight.finally(() => this.#launches.delete(inFlight));
-    let launch: Launch;
-    try {
-      const base = allowedEnv(process.env, { allowList: this.#o.envAllowList, deny: this.#o.secretEnv ?? [] });
-      launch = await launchSupervisor(row, runDir, { token, env: jobEnv(base, row.env, row.gpus), supervisorEnv: base, maxLogBytes: this.#o.maxLogBytes, shouldStart: () => !active.cancelled && !this.#stopping });
-      if (launch.status === 'claimed' && launch.pid !== undefined) await this.#recordRunning(active, row, launch);
-    } catch (error) {
-      // Nothing is known to run (the attempt may still be claimed); fencing keeps it that way.
-      await runDir.fence(token).catch(() => undefined);
-      stable();
-      active.ended(await this.#settleRow(id, { status: 'failed', failureReason: `could not start: ${describeError(error)}` }));
-      return;
-    }
-    active.launch = undefined;
-    stable();
-    if (launch.status === 'fenced' && !active.cancelled) {
-      // Fenced by a stop: it never ran, and the next start launches it.
-      await this.#o.store.update(id, { launchToken: null });
-      this.#active.delete(id);
-      return;
-    }
-    if (launch.status !== 'claimed') {
-      const outcome: JobPatch = active.cancelled ? { status: 'cancelled', failureReason: null } : { status: 'failed', failureReason: 'lost: the job supervisor ended before it started the command' };
-      active.ended(await this.#settleRow(id, outcome));
-      return;
-    }
-    await launch.ended;
-    // With `onShutdown: keep` the job outlives this daemon; the next start settles it.
-    if (this.#detached) return;
-    active.ended(await this.#settleFromExitFile(id, runDir));
-  }
-
-  /** The command started: the row says `running` (with the pids a restart re-adopts by). */
-  async #recordRunning(active: ActiveJob, row: JobRow, launch: Extract<Launch, { status: 'claimed' }>): Promise<void> {
-    const pid = launch.pid!;
-    active.pid = pid;
-    const patch: JobPatch = {
-      status: 'running',
-      pid,
-      pidStartTicks: launch.pidStartTicks ?? null,
-      supervisorPid: launch.supervisorPid ?? null,
-      supervisorStartTicks: launch.supervisorStartTicks ?? null,
-      startedAt: new Date(),
-    };
-    await this.#o.store.update(row.id, patch);
-    this.#publish({ ...toRecord(row), ...patch } as JobRecord);
-    if (active.cancelled) void this.#terminate(pid);
-    this.progress.track(row, launch.ended, active.abort.signal);
-  }
-
   /** Settles a job from its supervisor's exit file (or as lost when there is none). */
   async #settleFromExitFile(id: string, runDir: RunDir): Promise<JobRecord> {
     const exit = await runDir.readExit();
@@ -395,12 +339,15 @@ export class JobManager implements JobAdmin {
   }
 
   async #settleRow(id: string, outcome: JobPatch): Promise<JobRecord> {
+    // Every settle path comes here once the process is gone (or never ran). The GPUs go back
+    // first: whoever reads the terminal status (from the database or jobUpdated) must find
+    // them free already.
+    await this.#o.gpus.releaseHolder({ kind: 'job', id }).catch((error) => this.#o.logger.error('releasing GPU lease failed', { job: id, error }));
     const patch: JobPatch = { finishedAt: new Date(), ...outcome };
     await this.#o.store.update(id, patch);
     // Ended for good: no attempt of it can start any more, so its fences may go too.
     await rm(this.#runDirOf(id).dir, { recursive: true, force: true });
     const record = (await this.#o.store.get(id))!;
-    await this.#o.gpus.releaseHolder({ kind: 'job', id }).catch((error) => this.#o.logger.error('releasing GPU lease failed', { job: id, error }));
     const active = this.#active.get(id);
     this.#active.delete(id);
     this.progress.forget(id);
@@ -428,7 +375,7 @@ export class JobManager implements JobAdmin {
       const launching = [...this.#active.values()].flatMap((active) => (active.launch ? [active.launch] : []));
       await Promise.allSettled(launching.map(({ runDir, token }) => runDir.fence(token)));
     }
-    while (this.#launches.size > 0) await Promise.allSettled([...this.#launches]);
+    await this.#launcher.settled();
     this.#detached = true;
     for (const active of this.#active.values()) active.abort.abort(new Error('backplane stopping'));
     // Progress writes must land before the database closes.

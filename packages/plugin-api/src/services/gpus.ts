@@ -50,7 +50,11 @@ export interface GpuLeaseRequest {
   /** Exactly these GPU indices. */
   indices?: number[];
   holder: GpuLeaseHolder;
-  /** Wait in the FIFO queue until the GPUs are free (true), or fail at once (false). @default true */
+  /**
+   * Wait in the queue until the GPUs are free (true), or fail at once (false). Waiting requests
+   * are served in arrival order; one not served yet keeps the free GPUs it can use from later ones.
+   * @default true
+   */
   wait?: boolean;
   /** Give up waiting after this long. */
   timeoutMs?: number;

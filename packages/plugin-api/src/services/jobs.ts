@@ -1,4 +1,4 @@
-/** Where a job is in its life. `queued` waits for a slot under `jobs.maxConcurrent`. */
+/** Where a job is in its life. `queued` waits for GPUs or for a slot under `jobs.maxConcurrent`. */
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** Progress as a plugin's parser reads it from the log. */
@@ -98,7 +98,8 @@ export interface JobListFilter {
 
 /**
  * Runs long external processes as jobs: a database row before the process starts, output into a
- * log file, a FIFO queue under `jobs.maxConcurrent`, cancel of the whole process group, progress
+ * log file, a queue under `jobs.maxConcurrent` that lets jobs that fit pass one waiting for GPUs
+ * (backfill, see docs/jobs.md), cancel of the whole process group, progress
  * from log lines, and survival of daemon restarts (jobs are re-adopted or settled, never left
  * `running`). Plugin-scoped: jobs are recorded with the calling plugin's id, and `get`,
  * `cancel`, `wait`, `appendLog`, `settle` and `list` see only the plugin's own jobs (another
