@@ -46,8 +46,9 @@ interface Entry {
 }
 
 /**
- * Boots plugins in dependency order, each init under a timeout, applying each plugin's failure
- * policy; stops them in reverse order, idempotently.
+ * Boots plugins in dependency order (independent ones concurrently), each init under a timeout,
+ * applying each plugin's failure policy; stops them one at a time in reverse dependency order,
+ * idempotently.
  */
 export class PluginHost {
   readonly #options: PluginHostOptions;
@@ -88,12 +89,27 @@ export class PluginHost {
     return entry.api;
   }
 
+  /**
+   * Starts every plugin, each as soon as all its (optional, enabled) dependencies have settled,
+   * so independent plugins init concurrently while a plugin's init still sees what its
+   * dependencies registered in theirs. An `abort` failure starts nothing more; the plugins
+   * already starting settle first, then the first such error is thrown.
+   */
   async startAll(): Promise<void> {
-    // Sequential on purpose: a plugin's init may use what its dependencies registered in theirs.
+    // Entries are in dependency order, so each dependency's promise exists before its dependents'.
+    const settled = new Map<string, Promise<void>>();
+    let aborted: { error: unknown } | undefined;
     for (const entry of this.#entries.values()) {
-      if (this.#stopping) return;
-      await this.#start(entry);
+      const { id, dependsOn = [], optionalDependsOn = [] } = entry.definition;
+      const deps = [...dependsOn, ...optionalDependsOn].flatMap((dep) => settled.get(dep) ?? []);
+      const done = Promise.all(deps).then(async () => {
+        if (this.#stopping || aborted) return;
+        await this.#start(entry).catch((error: unknown) => void (aborted ??= { error }));
+      });
+      settled.set(id, done);
     }
+    await Promise.all(settled.values());
+    if (aborted) throw aborted.error;
   }
 
   async #start(entry: Entry): Promise<void> {
@@ -144,7 +160,11 @@ export class PluginHost {
     }
   }
 
-  /** Stops every plugin in reverse boot order. Safe to call more than once. */
+  /**
+   * Stops every plugin, one at a time, in the reverse of the dependency order the host was given
+   * (dependents before their dependencies; the same order whatever finished init first). Safe to
+   * call more than once.
+   */
   stopAll(): Promise<void> {
     this.#stopping ??= (async () => {
       for (const entry of [...this.#entries.values()].reverse()) {

@@ -10,15 +10,19 @@ export interface RootScheduler {
   forPlugin(pluginId: string, logger: Logger): SchedulerService & { stopAll(): void };
 }
 
-/** `fork` gives each run its own EntityManager (the database opens after the scheduler exists). */
-export function createScheduler(fork: () => EntityManager): RootScheduler {
+/**
+ * `fork` gives each run its own EntityManager (the database opens after the scheduler exists).
+ * `runOnStart` runs wait for `booted` (the daemon resolves it once every plugin's init settled),
+ * so start-up work a plugin schedules does not compete with the other plugins' inits.
+ */
+export function createScheduler(fork: () => EntityManager, { booted = Promise.resolve() }: { booted?: Promise<void> } = {}): RootScheduler {
   return {
     forPlugin(_pluginId, logger) {
       const tasks = new Map<string, ScheduledTask>();
       return {
         schedule(options) {
           if (tasks.has(options.id)) throw new Error(`scheduled task '${options.id}' already exists`);
-          const task = createTask(options, logger.child({ task: options.id }), fork);
+          const task = createTask(options, logger.child({ task: options.id }), fork, booted);
           tasks.set(options.id, task);
           return task;
         },
@@ -31,7 +35,7 @@ export function createScheduler(fork: () => EntityManager): RootScheduler {
   };
 }
 
-function createTask(options: ScheduleOptions, logger: Logger, fork: () => EntityManager): ScheduledTask {
+function createTask(options: ScheduleOptions, logger: Logger, fork: () => EntityManager, booted: Promise<void>): ScheduledTask {
   if ((options.cron === undefined) === (options.everyMs === undefined)) throw new Error(`task '${options.id}': give exactly one of cron, everyMs`);
   if (options.cron !== undefined && !cron.validate(options.cron)) throw new Error(`task '${options.id}': invalid cron expression '${options.cron}'`);
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -80,7 +84,7 @@ function createTask(options: ScheduleOptions, logger: Logger, fork: () => Entity
     };
     loop();
   }
-  if (options.runOnStart) void runOnce('start');
+  if (options.runOnStart) void booted.then(() => (stopController.signal.aborted ? undefined : runOnce('start')));
 
   return {
     id: options.id,

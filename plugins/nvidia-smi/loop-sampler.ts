@@ -40,11 +40,20 @@ export class LoopSampler {
     this.#o = options;
   }
 
-  /** Starts the loops; `seed` is what a one-shot query just saw, so the first samples know the processes. */
-  start(seed: readonly GpuInfo[] = []): void {
-    const now = Date.now();
-    for (const gpu of seed) for (const p of gpu.processes) this.#apps.set(`${p.pid}/${gpu.uuid}`, { row: { ...p, gpuUuid: gpu.uuid, gpuBusId: '' }, seenAt: now });
-    this.#startSession();
+  /**
+   * Starts the loops, after `delayMs` (a loop prints its first tick at once: right after a
+   * one-shot sample, that tick would only repeat it). `seed` is what a one-shot query just saw,
+   * so the first samples know the processes.
+   */
+  start(seed: readonly GpuInfo[] = [], delayMs = 0): void {
+    const begin = () => {
+      // Seen "now": the seed lasts as long as a printed row, counted from the loops' start.
+      const now = Date.now();
+      for (const gpu of seed) for (const p of gpu.processes) this.#apps.set(`${p.pid}/${gpu.uuid}`, { row: { ...p, gpuUuid: gpu.uuid, gpuBusId: '' }, seenAt: now });
+      this.#startSession();
+    };
+    if (delayMs > 0) this.#restartTimer = setTimeout(begin, delayMs);
+    else begin();
   }
 
   async stop(): Promise<void> {

@@ -141,7 +141,9 @@ export async function startNvidiaSmi(services: PluginServices<NvidiaSmiConfig>):
       onSample: (sample) => monitor.record(sample),
       onFailure: (reason) => monitor.fail(reason),
     });
-    sampler.start(first);
+    // After a good first sample the loops start when their first tick is due (not during the
+    // other plugins' inits); after a failed one at once, to recover.
+    sampler.start(first, first ? config.intervalMs : 0);
     lifecycle.onShutdown(() => sampler.stop());
   } else {
     scheduler.schedule({ id: 'sample', everyMs: config.intervalMs, timeoutMs: config.timeoutMs + 1000, run: () => monitor.refresh().then(() => undefined, () => undefined) });

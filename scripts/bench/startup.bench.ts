@@ -9,7 +9,8 @@ import { memoryOf, repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * Start-up of `backplane serve` (through bin/backplane.mjs, as `npm start`) with every built-in
- * plugin ready: time from spawn to `/readyz` and the idle RSS one second later. The baseline,
+ * plugin ready (fakes of test/fixtures for nvidia-smi and ilab, podman and llama-server real
+ * when available): time from spawn to `/readyz` and the idle RSS one second later. The baseline,
  * measured in the same run, is a Node process that only imports the npm packages the daemon
  * loaded (recorded from a daemon run) and then idles: time from spawn to the end of its
  * imports, RSS one second later. Runs alternate, median of BENCH_RUNS (default 5), on a data
@@ -24,6 +25,7 @@ const nvidiaSmi = await createFakeNvidiaSmi('four-mixed');
 const ilab = await createFakeIlab();
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'bp-bench-startup-'));
 const podmanPath = await realOrFakePodman();
+const llamaServerPath = await realOrFakeLlamaServer();
 const dataDir = path.join(tmp, 'data');
 await mkdir(dataDir);
 const config = {
@@ -31,6 +33,7 @@ const config = {
     'nvidia-smi': { bin: nvidiaSmi.bin },
     'vllm-podman': { podmanPath },
     ilab: await ilab.config(),
+    'llama-cpp': { llamaServerPath },
   },
 };
 
@@ -40,6 +43,18 @@ async function realOrFakePodman(): Promise<string> {
   if (found.exitCode === 0) return String(found.stdout).trim();
   const fake = path.join(tmp, 'podman');
   await writeFile(fake, '#!/bin/sh\ncase "$1" in version) echo 5.4.2 ;; ps) echo "[]" ;; *) echo "fake podman: $1 unsupported" >&2; exit 125 ;; esac\n');
+  await chmod(fake, 0o755);
+  return fake;
+}
+
+/**
+ * `BACKPLANE_LLAMA_SERVER` when set (the real one, as its tests use), else a stand-in: the
+ * plugin's init only looks the executable up, and the bench starts no instance.
+ */
+async function realOrFakeLlamaServer(): Promise<string> {
+  if (process.env.BACKPLANE_LLAMA_SERVER) return process.env.BACKPLANE_LLAMA_SERVER;
+  const fake = path.join(tmp, 'llama-server');
+  await writeFile(fake, '#!/bin/sh\necho "stand-in llama-server of the startup bench: it serves nothing" >&2\nexit 1\n');
   await chmod(fake, 0o755);
   return fake;
 }

@@ -17,7 +17,7 @@ export interface ScheduleOptions {
   cron?: string;
   /** A fixed delay between the end of one run and the start of the next. */
   everyMs?: number;
-  /** Also run once right away. @default false */
+  /** Also run once at start: once the daemon has started every plugin (so not during inits), or right away when scheduled later. @default false */
   runOnStart?: boolean;
   /** A run still going after this is aborted. @default 60000 */
   timeoutMs?: number;
