@@ -17,7 +17,9 @@ import type { GraphQLContext } from './graphql/context.ts';
 import { createGraphQLFastPath } from './graphql/fast-path.ts';
 import { attachGraphQLWs } from './graphql/ws.ts';
 import { createGraphQLServer } from './graphql/yoga.ts';
-import { createAuthenticator, createOpenAuthenticator, isLoopback } from './http/auth.ts';
+import { createDaemonAuth } from './auth/create-auth.ts';
+import { createPublicOperationHandler } from './auth/public-operation.ts';
+import { createOpenAuthenticator, isLoopback } from './http/auth.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { createListener } from './http/listener.ts';
 import { Metrics } from './http/metrics.ts';
@@ -86,7 +88,8 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     for (const source of def.operations ?? []) operations.push({ owner: def.id, source });
   }
   const listeners = buildRouteTable({ routes, operations, profiles: restProfiles, config: config.rest.profiles, schema });
-  const authenticator = createAuthenticator(config.auth.keys);
+  const daemonAuth = createDaemonAuth({ config: config.auth, logger: logger.child({ component: 'auth' }) });
+  const authenticator = daemonAuth.authenticator;
   assertSafeBind(config.server.host, authenticator.required);
   // `auth: 'none'` opts a profile's own listener out of the keys (config check keeps it on loopback).
   const withoutKeys = (plan: (typeof listeners)[number]) => plan.listen !== undefined && plan.mounts.some((m) => config.rest.profiles[m.profile.id]?.auth === 'none');
@@ -96,7 +99,10 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
   const startedAt = new Date();
   const metrics = new Metrics();
   const pubsub = createPubSub();
-  const scheduler = createScheduler(() => database!.orm.em.fork());
+  // Resolved once every plugin's init settled: tasks' `runOnStart` runs begin then (after ready).
+  let markBooted!: () => void;
+  const booted = new Promise<void>((resolve) => (markBooted = resolve));
+  const scheduler = createScheduler(() => database!.orm.em.fork(), { booted });
   const serving = createServingBackends();
   const pluginSchedulers = new Map<string, { stopAll(): void }>();
   let database: Database | undefined;
@@ -156,7 +162,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
       em: () => (em ??= database!.orm.em.fork()),
       plugins: { get: (id) => host.api(id) },
       daemon: { version: BACKPLANE_VERSION, startedAt, plugins: () => host.list() },
-      core: { jobs: jobs!, gpuAdmin: createGpuAdmin(gpus!, auth, gpuAdminLog) },
+      core: { jobs: jobs!, gpuAdmin: createGpuAdmin(gpus!, auth, gpuAdminLog), auth: daemonAuth.tokens },
       subscribe: (topic) => pubsub.subscribe(topic),
     };
   };
@@ -188,20 +194,24 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     const fork = () => database!.orm.em.fork();
     gpus = new GpuManager({ fork, logger: logger.child({ component: 'gpus' }) });
     const store = new JobStore(fork, await createSqlReader(database));
-    const secretEnv = config.auth.keys.flatMap((key) => (key.keyEnv ? [key.keyEnv] : []));
+    await daemonAuth.start({ fork, dataDir: config.dataDir });
+    const secretEnv = [...config.auth.keys.flatMap((key) => (key.keyEnv ? [key.keyEnv] : [])), ...(config.auth.jwt.secretEnv ? [config.auth.jwt.secretEnv] : [])];
     jobs = new JobManager({ store, dataDir: config.dataDir, logger: logger.child({ component: 'jobs' }), pubsub, gpus, ...config.jobs, secretEnv });
-    await jobs.start();
+    // Leases first: a job the reconciler then settles gives its GPUs back before its status is
+    // written, as every settle does.
     await gpus.restore(async (holder) => {
       if (holder.kind !== 'job') return true; // servers: their plugin reconciles them at init
       const job = await store.get(holder.id);
       return job !== undefined && (job.status === 'running' || job.status === 'queued');
     });
+    await jobs.start();
 
     const ready = () => !stopping && host.booted;
     const restHandler = (plan: (typeof listeners)[number]) =>
       createRestHandler({ plan, execute, bodyLimitBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'rest' }) });
     const fastPath = createGraphQLFastPath({ yoga, schema, bodyLimitBytes: config.server.bodyLimitBytes });
-    const appOptions = { yoga, fastPath, authenticator, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
+    const publicOperation = createPublicOperationHandler({ yoga, schema, bodyLimitBytes: config.server.bodyLimitBytes, rateLimit: config.auth.loginRateLimit });
+    const appOptions = { yoga, fastPath, authenticator, publicOperation, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
     const mainPlan = listeners.find((l) => l.id === 'main');
     const mainApp = createHttpApp({ ...appOptions, main: true, rest: mainPlan ? restHandler(mainPlan) : undefined });
     const mainServer = createListener(mainApp, { goNetHttp: goNetHttp(mainPlan) });
@@ -224,6 +234,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     logger.info('listening', { url: mainUrl, graphql: `${mainUrl}/graphql`, rest: restUrls });
 
     await host.startAll();
+    markBooted();
     await jobs.resumeQueue();
     await jobs.resumeGroups();
     logger.info('ready', { plugins: host.list().map(({ id, status }) => `${id}:${status}`) });

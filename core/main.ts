@@ -2,7 +2,9 @@ import path from 'node:path';
 import { printSchema } from 'graphql';
 import YAML from 'yaml';
 import { builtinPlugins } from '../plugins/index.ts';
+import { hashPassword } from './auth/password-hash.ts';
 import { helpText, parseCommand, UsageError } from './cli/args.ts';
+import { readPassword } from './cli/read-password.ts';
 import { ConfigError } from './config/config-error.ts';
 import { loadConfig } from './config/load.ts';
 import { BACKPLANE_VERSION, createDaemon } from './daemon.ts';
@@ -27,11 +29,20 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(printSchema(buildSchema(orderPlugins(builtinPlugins), coreSchemaModules)));
     return 0;
   }
+  if (command.name === 'hash-password') {
+    const password = await readPassword();
+    if (password === '') throw new Error('auth hash-password: the password on stdin is empty');
+    process.stdout.write(`${await hashPassword(password)}\n`);
+    return 0;
+  }
 
   const { config, file } = await loadConfig({ flags: command.flags });
   const plugins = await resolvePlugins({ config, builtins: builtinPlugins, baseDir: file ? path.dirname(file) : process.cwd() });
   if (command.name === 'config-check') {
-    const redacted = { ...config, auth: { keys: config.auth.keys.map((k) => ({ ...k, key: k.key ? '[redacted]' : undefined })) } };
+    const redacted = {
+      ...config,
+      auth: { ...config.auth, keys: config.auth.keys.map((k) => ({ ...k, key: k.key ? '[redacted]' : undefined })), users: config.auth.users.map((u) => ({ ...u, passwordHash: '[redacted]' })) },
+    };
     process.stdout.write(`configuration OK${file ? ` (${file})` : ' (embedded defaults)'}\nplugins: ${plugins.map((p) => p.definition.id).join(', ') || '(none)'}\n---\n${YAML.stringify(redacted)}`);
     return 0;
   }

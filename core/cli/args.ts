@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ConfigFlags } from '../config/load.ts';
 
-export type Command = { name: 'serve' | 'config-check' | 'help' | 'version' | 'schema-print'; flags: ConfigFlags };
+export type Command = { name: 'serve' | 'config-check' | 'help' | 'version' | 'schema-print' | 'hash-password'; flags: ConfigFlags };
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -16,6 +16,7 @@ Usage:
   backplane serve [options]          start the daemon (also: npm start)
   backplane config check [options]   validate the configuration and print the effective config
   backplane schema print             print the GraphQL schema (SDL)
+  backplane auth hash-password       read a password on stdin, print its scrypt hash for auth.users
   backplane --help | --version
 
 Options:
@@ -58,5 +59,6 @@ export function parseCommand(argv: readonly string[]): Command {
   if (words === '' || words === 'serve') return { name: 'serve', flags };
   if (words === 'config check') return { name: 'config-check', flags };
   if (words === 'schema print') return { name: 'schema-print', flags };
+  if (words === 'auth hash-password') return { name: 'hash-password', flags };
   throw new UsageError(`unknown command '${words}'`);
 }

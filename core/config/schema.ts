@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePasswordHash } from '../auth/password-hash.ts';
 import { isLoopback } from '../http/loopback.ts';
 import { apiScopes } from '../../packages/plugin-api/src/scopes.ts';
 
@@ -25,6 +26,55 @@ const apiKeySchema = z
     message: 'expected exactly one of key, keyEnv, keyFile',
   });
 
+const userSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected a name of 1-64 letters, digits, . _ @ -'),
+  /** `scrypt$N$r$p$salt$hash`, from `backplane auth hash-password`; never a clear password. */
+  passwordHash: z.string().superRefine((value, ctx) => {
+    try {
+      parsePasswordHash(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  }),
+  scopes: z.array(z.enum(apiScopes)).min(1, 'expected at least one scope'),
+});
+
+const jwtSchema = z
+  .strictObject({
+    /** A variable holding the HS256 secret (at least 32 characters); unset: `<dataDir>/auth/jwt-secret`, generated. */
+    secretEnv: z.string().min(1).optional(),
+    accessTokenTtlSeconds: positiveInt.default(900),
+    refreshTokenTtlSeconds: positiveInt.default(7 * 24 * 3600),
+    /** A new login revokes the user's earlier refresh tokens (one session per user). */
+    revokeOnLogin: z.boolean().default(true),
+  })
+  .refine((jwt) => jwt.refreshTokenTtlSeconds >= jwt.accessTokenTtlSeconds, { message: 'refreshTokenTtlSeconds must not be shorter than accessTokenTtlSeconds' });
+
+/** Keys and users share one namespace of principals; `anonymous` is the caller without either. */
+function distinctPrincipals(auth: { keys: { name: string }[]; users: { name: string }[] }, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  for (const [kind, list] of [['keys', auth.keys], ['users', auth.users]] as const) {
+    list.forEach(({ name }, i) => {
+      if (name === 'anonymous') ctx.addIssue({ code: 'custom', path: [kind, i, 'name'], message: "'anonymous' is the name of callers without a key or token" });
+      else if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [kind, i, 'name'], message: `'${name}' is already the name of another key or user` });
+      seen.add(name);
+    });
+  }
+}
+
+const rateLimitBucketSchema = z.strictObject({
+  /** Requests a caller may make in a burst; the bucket refills at limit per window. */
+  limit: positiveInt,
+  windowSeconds: positiveInt.default(60),
+});
+
+/** Per-caller token buckets for a profile's routes, by the class each route declares. */
+const rateLimitsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  default: rateLimitBucketSchema.optional(),
+  heavy: rateLimitBucketSchema.optional(),
+});
+
 const listenSchema = z.strictObject({
   host: z.string().min(1),
   port,
@@ -42,6 +92,8 @@ const restProfileSchema = z
      * cannot send one (the InstructLab UI); allowed only on the profile's own loopback `listen`.
      */
     auth: z.enum(['keys', 'none']).default('keys'),
+    /** Rate limits (429 and `X-RateLimit-*`); absent: the profile's own default, off for most. */
+    rateLimits: rateLimitsSchema.optional(),
   })
   .superRefine((profile, ctx) => {
     if (profile.auth !== 'none') return;
@@ -103,7 +155,13 @@ export const configSchema = z.strictObject({
   auth: z
     .strictObject({
       keys: z.array(apiKeySchema).default([]),
+      /** Users who log in for JWTs (login mutation); see docs/security.md. */
+      users: z.array(userSchema).default([]),
+      jwt: jwtSchema.prefault({}),
+      /** Logins and refreshes over `/graphql` without a key, per client address (REST routes use their profile's limits). */
+      loginRateLimit: rateLimitBucketSchema.prefault({ limit: 10 }),
     })
+    .superRefine((auth, ctx) => distinctPrincipals(auth, ctx))
     .prefault({}),
   jobs: z
     .strictObject({
@@ -147,3 +205,4 @@ export type BackplaneConfig = z.output<typeof configSchema>;
 export type BackplaneConfigInput = z.input<typeof configSchema>;
 export type ApiKeyConfig = BackplaneConfig['auth']['keys'][number];
 export type RestProfileConfig = z.output<typeof restProfileSchema>;
+export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;

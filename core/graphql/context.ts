@@ -17,6 +17,8 @@ export interface DaemonInfo {
 export interface CoreServices extends CorePowers {
   /** Daemon-wide job powers for core's job resolvers (`job`, `jobs`, `cancelJob`); plugins' job services see only their own jobs. */
   jobs: import('../jobs/job-admin.ts').JobAdmin;
+  /** Logins and refreshes for the `login` and `refreshToken` mutations. */
+  auth: import('../auth/token-service.ts').TokenService;
 }
 
 /**

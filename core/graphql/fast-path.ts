@@ -179,7 +179,7 @@ function parseParams(body: Buffer): { query: string; variables?: Record<string, 
 }
 
 /** Lets yoga answer a request whose body has already been read. */
-async function forwardToYoga(yoga: YogaServerInstance<ServerContext, GraphQLContext>, req: IncomingMessage, res: ServerResponse, body: Buffer, server: ServerContext): Promise<void> {
+export async function forwardToYoga(yoga: YogaServerInstance<ServerContext, GraphQLContext>, req: IncomingMessage, res: ServerResponse, body: Buffer, server: ServerContext): Promise<void> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name === 'content-length') continue;

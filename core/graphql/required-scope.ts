@@ -1,26 +1,34 @@
 import { Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { ApiScope } from '../config/schema.ts';
 
-const rank: Record<ApiScope, number> = { read: 1, operate: 2, admin: 3 };
+/** `public`: core's own fields anyone may call without a key (`login`, `refreshToken`). */
+export type RequiredScope = ApiScope | 'public';
+
+const rank: Record<RequiredScope, number> = { public: 0, read: 1, operate: 2, admin: 3 };
 
 /**
- * The scope an operation needs: `read` for queries and subscriptions, `operate` for mutations,
- * raised by any root field that carries the `backplaneScope` extension (see requireScope).
+ * The scope an operation needs: the highest of its root fields', where a field needs `read`
+ * (query, subscription) or `operate` (mutation) unless its `backplaneScope` extension asks for
+ * more (see requireScope). An operation of only `public` fields needs no scope at all.
  */
-export function requiredScope(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): ApiScope {
+export function requiredScope(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): RequiredScope {
   const operation = findOperation(document, operationName);
   if (!operation) return 'read';
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
-  let scope: ApiScope = operation.operation === 'mutation' ? 'operate' : 'read';
+  const base: ApiScope = operation.operation === 'mutation' ? 'operate' : 'read';
+  let scope: RequiredScope | undefined;
   const fields = rootType?.getFields() ?? {};
   for (const name of rootFieldNames(document, operation.selectionSet)) {
-    const wanted = fields[name]?.extensions?.backplaneScope as ApiScope | undefined;
-    if (wanted && rank[wanted] > rank[scope]) scope = wanted;
+    const declared = fields[name]?.extensions?.backplaneScope as RequiredScope | undefined;
+    // The extension raises a field's scope; only core's `public` lowers it.
+    const wanted: RequiredScope = declared === 'public' ? 'public' : declared !== undefined && rank[declared] > rank[base] ? declared : base;
+    if (scope === undefined || rank[wanted] > rank[scope]) scope = wanted;
   }
-  return scope;
+  return scope ?? base;
 }
 
-export function hasScope(scopes: ReadonlySet<ApiScope>, wanted: ApiScope): boolean {
+export function hasScope(scopes: ReadonlySet<ApiScope>, wanted: RequiredScope): boolean {
+  if (wanted === 'public') return true;
   for (const scope of scopes) if (rank[scope] >= rank[wanted]) return true;
   return false;
 }

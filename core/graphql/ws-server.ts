@@ -38,6 +38,13 @@ export function createGraphQLWsServer({ yoga, authenticator, maxPayloadBytes, lo
         const auth = given !== undefined ? authenticator.authenticateKey(given) : fromHeaders;
         if (!auth) return false;
         ctx.extra.auth = auth;
+        // A socket opened with an access token ends when the token does (4401: graphql-ws's Unauthorized).
+        const expiresAt = authenticator.expiresAt(auth);
+        if (expiresAt !== undefined) {
+          const { socket } = ctx.extra;
+          const timer = setTimeout(() => socket.close(4401, 'Unauthorized: access token expired'), Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1));
+          socket.once('close', () => clearTimeout(timer));
+        }
         return true;
       },
       execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args) as never,

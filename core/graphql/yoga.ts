@@ -1,5 +1,5 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Logger } from '../services/logger-service.ts';
 import type { AuthInfo, GraphQLContext } from './context.ts';
 import { createGraphiQLAssets } from './graphiql-assets.ts';
@@ -48,7 +48,10 @@ export function createGraphQLServer({ schema, logger, graphiql, bodyLimitBytes, 
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),
       info: (...args) => logger.info(String(args[0]), { args: args.slice(1) }),
       warn: (...args) => logger.warn(String(args[0]), { args: args.slice(1) }),
-      error: (...args) => logger.error(String(args[0]), { args: args.slice(1) }),
+      // yoga logs each error maskError replaced; String() of a GraphQLError quotes the document,
+      // inline arguments (passwords, tokens) included. Unexpected ones are logged by maskError.
+      error: (...args) =>
+        args[0] instanceof GraphQLError ? logger.debug('GraphQL error', { message: args[0].message, path: args[0].path?.join('.') }) : logger.error(String(args[0]), { args: args.slice(1) }),
     },
     context: (initial) => createContext({ auth: initial.auth, requestId: initial.requestId }),
     plugins: [...(graphiqlAssets ? [graphiqlAssets.plugin()] : []), useCsrfPrevention(), useSubscriptionAccept(), useRequestErrorStatus(), useParseLimits(), useScopes()],

@@ -22,6 +22,8 @@ export interface HttpAppOptions {
   fastPath(req: IncomingMessage, res: ServerResponse, server: ServerContext): Promise<boolean>;
   rest: RestHandler | undefined;
   authenticator: Authenticator;
+  /** Serves an unauthenticated `/graphql` request made only of public fields (`login`); false: answer 401. */
+  publicOperation?(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean>;
   metrics: Metrics;
   corsOrigins: '*' | readonly string[];
   logger: Logger;
@@ -91,7 +93,8 @@ export function createHttpApp(options: HttpAppOptions) {
           // GraphiQL (a browser GET for text/html) and its static files are public; operations still need a key.
           const wantsPage = graphiqlAsset || (req.method === 'GET' && String(req.headers.accept ?? '').includes('text/html'));
           if (!auth && !wantsPage) {
-            json(res, 401, { errors: [{ message: 'Unauthorized: send an API key as Authorization: Bearer <key> or X-API-Key', extensions: { code: 'UNAUTHENTICATED' } }] }, { 'www-authenticate': 'Bearer' });
+            if (await options.publicOperation?.(req, res, requestId)) return;
+            json(res, 401, { errors: [{ message: 'Unauthorized: send an API key or access token as Authorization: Bearer <key> (or the key as X-API-Key)', extensions: { code: 'UNAUTHENTICATED' } }] }, { 'www-authenticate': 'Bearer' });
             return;
           }
           const server: ServerContext = { auth: auth ?? { principal: 'anonymous', scopes: new Set() }, requestId };

@@ -5,8 +5,19 @@ export type { LogFields, Logger } from '../../packages/plugin-api/src/services/l
 
 const levelRank: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
 
-/** Keys whose values never reach a log line. */
-const secretKey = /(^|_|-)(key|token|secret|password|authorization|apikey|x-api-key)$/i;
+/** Words whose keys' values never reach a log line: as the last word (`apiKey`, `refresh_token`) or, for the first two, anywhere (`passwordHash`). */
+const secretAnywhere = new Set(['password', 'secret', 'passwd']);
+const secretLast = new Set(['key', 'token', 'authorization', 'apikey', 'cookie', 'credentials']);
+
+/** camelCase, snake_case and kebab-case all split into words: `accessToken`, `x-api-key`, `JWT_SECRET`. */
+function isSecretKey(key: string): boolean {
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  return words.some((word) => secretAnywhere.has(word)) || secretLast.has(words.at(-1) ?? '');
+}
 
 export interface CreateLoggerOptions {
   level: LogLevel;
@@ -35,7 +46,7 @@ function redact(fields: LogFields | undefined): LogFields | undefined {
   if (!fields) return fields;
   let out: LogFields | undefined;
   for (const key of Object.keys(fields)) {
-    if (secretKey.test(key)) {
+    if (isSecretKey(key)) {
       out ??= { ...fields };
       out[key] = '[redacted]';
     }
