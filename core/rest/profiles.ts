@@ -1,6 +1,7 @@
 import { httpStatusByCode, type ErrorCode } from '../errors.ts';
 import { encodeGoJson } from './go-json.ts';
 import { goTextError } from './go-replies.ts';
+import type { ProfileRateLimits } from './rate-limit.ts';
 import type { RestReply } from './route.ts';
 
 /**
@@ -27,6 +28,11 @@ export interface RestProfile {
    * requests, any token as a method); see core/http/listener.ts.
    */
   goNetHttp: boolean;
+  /**
+   * Rate limits the original server applied, on unless config turns them off
+   * (`rest.profiles.<id>.rateLimits.enabled: false`); absent: off unless config has the section.
+   */
+  rateLimits?: ProfileRateLimits;
 }
 
 const textError = goTextError;

@@ -8,6 +8,8 @@ import { BodyTooLargeError, readBody } from '../http/read-body.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import type { Logger } from '../services/logger-service.ts';
 import type { RestProfile } from './profiles.ts';
+import { proxyRequest } from './proxy.ts';
+import { RateLimiter, rateLimitHeaders } from './rate-limit.ts';
 import type { HttpMethod, RestReply, RestRequest, RestRoute } from './route.ts';
 import type { CompiledRoute, RestListenerPlan } from './route-table.ts';
 
@@ -29,13 +31,18 @@ export interface CreateRestHandlerOptions {
   execute: OperationExecutor;
   bodyLimitBytes: number;
   logger: Logger;
+  /** Rate-limit buckets. @default a new one for this listener (each profile is served on one) */
+  rateLimiter?: RateLimiter;
 }
+
+/** The caller of a public route (`login`) who sent no valid key: no scopes at all. */
+const anonymous: AuthInfo = { principal: 'anonymous', scopes: new Set() };
 
 /**
  * Serves the legacy routes of one listener. Resolves to false when no mounted profile claims the
  * path, so the caller can answer with its own 404.
  */
-export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: CreateRestHandlerOptions) {
+export function createRestHandler({ plan, execute, bodyLimitBytes, logger, rateLimiter = new RateLimiter() }: CreateRestHandlerOptions) {
   const mounts = [...plan.mounts].sort((a, b) => b.prefix.length - a.prefix.length);
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RestRequestContext): Promise<boolean> {
@@ -79,15 +86,28 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
     const compiled = chosen.compiled;
     ctx.setRoute(`${profile.id} ${compiled.route.method} ${compiled.template}`);
 
-    if (!ctx.auth) {
-      send(res, profile, profile.error(profile.statusFor('UNAUTHENTICATED'), 'Unauthorized: send an API key as Authorization: Bearer <key> or X-API-Key', 'UNAUTHENTICATED'));
+    if (compiled.rateLimit) {
+      // Callers with a key or token count by name, everyone else by address.
+      const caller = ctx.auth && ctx.auth.principal !== 'anonymous' ? `id:${ctx.auth.principal}` : `ip:${req.socket.remoteAddress ?? ''}`;
+      const decision = rateLimiter.take(`${profile.id}\0${compiled.rateLimit.class}\0${caller}`, compiled.rateLimit.bucket);
+      for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
+      if (!decision.allowed) {
+        const { limit, windowSeconds } = compiled.rateLimit.bucket;
+        send(res, profile, profile.error(profile.statusFor('RATE_LIMITED'), `Too many requests: at most ${limit} per ${windowSeconds} s for this route class (${compiled.rateLimit.class}); retry in ${decision.retryAfter} s`, 'RATE_LIMITED'));
+        return true;
+      }
+    }
+
+    if (!ctx.auth && !compiled.public) {
+      send(res, profile, profile.error(profile.statusFor('UNAUTHENTICATED'), 'Unauthorized: send an API key or access token as Authorization: Bearer <token> (or the key as X-API-Key)', 'UNAUTHENTICATED'));
       return true;
     }
+    const auth = ctx.auth ?? anonymous;
 
     const params: Record<string, string> = {};
     try {
       compiled.paramNames.forEach((name, i) => {
-        params[name] = decodeURIComponent(chosen.match[i + 1]);
+        params[name] = name === compiled.tailParam ? chosen.match[i + 1] : decodeURIComponent(chosen.match[i + 1]);
       });
     } catch {
       send(res, profile, profile.notFound(rawPath));
@@ -96,11 +116,12 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
 
     const bodyMode = compiled.route.body ?? (req.method === 'GET' ? 'ignore' : 'json');
     let body: unknown;
+    let raw: Buffer | undefined;
     if (bodyMode === 'ignore') {
       req.resume();
-    } else {
+    } else if (bodyMode !== 'stream') {
       try {
-        const raw = await readBody(req, bodyLimitBytes);
+        raw = await readBody(req, bodyLimitBytes);
         const text = bodyMode === 'raw' ? '' : raw.toString('utf8').trim();
         if (text === '' && bodyMode === 'json') {
           send(res, profile, profile.invalidBody('empty body'));
@@ -121,7 +142,7 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
     const request: RestRequest = { method: req.method as HttpMethod, params, query: url.searchParams, body, headers: toHeaders(req) };
     try {
       const variables = buildVariables(compiled.route, request);
-      const result = await execute({ document: compiled.document, variables, auth: ctx.auth, requestId: ctx.requestId });
+      const result = await execute({ document: compiled.document, variables, auth, requestId: ctx.requestId });
       if (result.errors && result.errors.length > 0) {
         const first = result.errors[0];
         const given = first.extensions?.code as string | undefined;
@@ -130,7 +151,22 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger }: Cre
         send(res, profile, errorReply(compiled, code, message, request));
         return true;
       }
-      send(res, profile, compiled.route.reply(result.data, request));
+      const reply = compiled.route.reply(result.data, request);
+      if (reply.proxy) {
+        await proxyRequest({
+          req,
+          res,
+          target: reply.proxy,
+          body: bodyMode === 'stream' ? 'stream' : raw,
+          onError: ({ status, message, cause }) => {
+            logger.warn('REST proxy failed', { route: compiled.template, upstream: reply.proxy!.url, error: cause });
+            send(res, profile, profile.error(status, message, status === 504 ? 'TIMEOUT' : 'BACKEND_ERROR'));
+          },
+        });
+        return true;
+      }
+      if (bodyMode === 'stream') req.resume();
+      send(res, profile, reply);
     } catch (error) {
       // Branded, so errors from a plugin's own copy of the contract keep their code and message.
       if (isBackplaneError(error) && error.code in httpStatusByCode) {

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RestProfileConfig } from '../config/schema.ts';
 import { KernelError } from '../errors.ts';
+import { requiredScope } from '../graphql/required-scope.ts';
 import type { RestProfile } from './profiles.ts';
+import { resolveRateLimits, type ProfileRateLimits, type RateLimitBucket } from './rate-limit.ts';
 import type { RestRoute } from './route.ts';
 
 /** A route ready to match and run. */
@@ -16,7 +18,13 @@ export interface CompiledRoute {
   template: string;
   pattern: RegExp;
   paramNames: string[];
+  /** The `{name*}` parameter, kept as sent (not percent-decoded) so it can go upstream as is. */
+  tailParam: string | undefined;
   document: DocumentNode;
+  /** The operation is made of public fields (`login`): callers without a key may run it. */
+  public: boolean;
+  /** The bucket this route's requests take from, when its profile limits rates. */
+  rateLimit: { class: 'default' | 'heavy'; bucket: RateLimitBucket } | undefined;
 }
 
 /** A set of profiles served on one address. */
@@ -24,7 +32,7 @@ export interface RestListenerPlan {
   /** `main` for the daemon's own listener, else `host:port`. */
   id: string;
   listen: { host: string; port: number } | undefined;
-  mounts: { profile: RestProfile; prefix: string; routes: CompiledRoute[] }[];
+  mounts: { profile: RestProfile; prefix: string; routes: CompiledRoute[]; rateLimits: ProfileRateLimits | undefined }[];
 }
 
 export interface BuildRouteTableOptions {
@@ -56,7 +64,7 @@ export function buildRouteTable({ routes, operations, profiles, config, schema }
       plan = { id, listen, mounts: [] };
       listeners.set(id, plan);
     }
-    const mount = { profile, prefix: normalisePrefix(profileConfig?.prefix ?? '/'), routes: [] as CompiledRoute[] };
+    const mount = { profile, prefix: normalisePrefix(profileConfig?.prefix ?? '/'), routes: [] as CompiledRoute[], rateLimits: resolveRateLimits(profile.rateLimits, profileConfig?.rateLimits) };
     plan.mounts.push(mount);
     mounts.set(profile.id, mount);
   }
@@ -69,10 +77,25 @@ export function buildRouteTable({ routes, operations, profiles, config, schema }
     const found = documents.get(route.operation);
     if (!found) throw new KernelError('BP_ERR_REST_OPERATION', `plugin '${owner}': route ${route.method} ${route.path} runs operation '${route.operation}', which no operations document defines`);
     const template = joinPath(mount.prefix, route.path);
-    const { pattern, paramNames } = compileTemplate(template);
-    const compiled: CompiledRoute = { route, owner, profile: mount.profile, template, pattern, paramNames, document: found.document };
+    const { pattern, paramNames, tailParam } = compileTemplate(template);
+    const rateClass = route.rateLimit ?? 'default';
+    if (rateClass !== 'default' && rateClass !== 'heavy' && rateClass !== 'none') {
+      throw new KernelError('BP_ERR_REST_OPERATION', `plugin '${owner}': route ${route.method} ${route.path} has rateLimit '${String(rateClass)}'; expected default, heavy or none`);
+    }
+    const compiled: CompiledRoute = {
+      route,
+      owner,
+      profile: mount.profile,
+      template,
+      pattern,
+      paramNames,
+      tailParam,
+      document: found.document,
+      public: requiredScope(schema, found.document) === 'public',
+      rateLimit: mount.rateLimits && rateClass !== 'none' ? { class: rateClass, bucket: mount.rateLimits[rateClass] } : undefined,
+    };
     const listenerId = [...listeners.values()].find((l) => l.mounts.includes(mount))!.id;
-    const key = `${listenerId} ${route.method} ${template.replace(/\{[^}]+\}/g, '{}')}`;
+    const key = `${listenerId} ${route.method} ${template.replace(/\{[A-Za-z0-9_]+\}/g, '{}').replace(/\{[A-Za-z0-9_]+\*\}/g, '{*}')}`;
     const clash = seen.get(key);
     if (clash) {
       throw new KernelError('BP_ERR_REST_ROUTE_CONFLICT', `${route.method} ${template} is claimed by '${clash.owner}' (${clash.profile.id}) and '${owner}' (${route.profile})`);
@@ -143,18 +166,22 @@ function joinPath(prefix: string, path: string): string {
   return `${prefix}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
-function compileTemplate(template: string): { pattern: RegExp; paramNames: string[] } {
+/** `{name}` matches one segment; a final `{name*}` the rest of the path (see RestRoute.path). */
+function compileTemplate(template: string): { pattern: RegExp; paramNames: string[]; tailParam: string | undefined } {
   const paramNames: string[] = [];
-  const source = template
-    .split(/(\{[A-Za-z_][A-Za-z0-9_]*\})/)
-    .map((part) => {
-      const param = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(part);
+  let tailParam: string | undefined;
+  const parts = template.split(/(\{[A-Za-z_][A-Za-z0-9_]*\*?\})/);
+  const source = parts
+    .map((part, i) => {
+      const param = /^\{([A-Za-z_][A-Za-z0-9_]*)(\*?)\}$/.exec(part);
       if (param) {
+        if (param[2] && parts.slice(i + 1).join('') !== '') throw new KernelError('BP_ERR_REST_OPERATION', `route ${template}: a {name*} parameter must end the path`);
         paramNames.push(param[1]);
-        return '([^/]+)';
+        if (param[2]) tailParam = param[1];
+        return param[2] ? '(.*)' : '([^/]+)';
       }
       return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('');
-  return { pattern: new RegExp(`^${source}$`), paramNames };
+  return { pattern: new RegExp(`^${source}$`), paramNames, tailParam };
 }

@@ -14,7 +14,7 @@ export const restTestPlugin = definePlugin({
   schema(builder) {
     builder.queryField('restEcho', (t) =>
       t.string({
-        args: { name: t.arg.string({ required: true, validate: { schema: z.string().max(20) } }), count: t.arg.int() },
+        args: { name: t.arg.string({ required: true, validate: { schema: z.string().max(20) } }), count: t.arg.int({ validate: { schema: z.number().int().min(0).max(1000) } }) },
         resolve: (_root, { name, count }) => {
           if (name === 'missing') throw new NotFoundError('Thing not found');
           if (name === 'crash') throw new Error('database exploded at /secret/path');

@@ -52,7 +52,7 @@ export { formatGoRfc3339 } from './wire/go-time.ts';
 export type { EntityManager, EntitySchema } from '@mikro-orm/core';
 export type { PluginMigration, MigrationContext, SqlDialect } from './migration.ts';
 export type { AuthInfo, GraphQLContext, CorePowers, PluginRuntimeLookup, BackplaneSchemaTypes, Builder, CoreSchemaRefs } from './graphql.ts';
-export type { RestRoute, RestRequest, RestReply, RestErrorReplies, HttpMethod, VariableSource } from './rest.ts';
+export type { RestRoute, RestRequest, RestReply, RestErrorReplies, HttpMethod, VariableSource, RestProxyTarget, RateLimitClass } from './rest.ts';
 export type { DatabaseService } from './services/database.ts';
 export type { GpuService, GpuInventoryService, GpuAdmin, GpuInfo, GpuProcess, GpuLease, GpuLeaseHolder, GpuLeaseRequest, GpuInventorySource } from './services/gpus.ts';
 export type { HttpClientService, HttpRequestOptions, ProbeResult } from './services/http.ts';

@@ -14,8 +14,27 @@ export interface RestRequest {
 }
 
 /**
- * A legacy response. Exactly one of `json`, `text`, `file` (streamed from disk) or `empty`. JSON is encoded the way the
- * profile's original server did (e.g. Go's encoder for `ilab-ui`: trailing newline, `\u003c`).
+ * Where a {@link RestReply.proxy} reply forwards the request. The request's method and body go
+ * upstream (the bytes as read, or streamed for `body: 'stream'`), with its headers minus the
+ * hop-by-hop ones and the caller's own credentials (`Authorization`, `X-API-Key`, `Cookie`), plus
+ * `X-Forwarded-For`/`-Proto`/`-Host`. The answer comes back chunk by chunk as it arrives
+ * (server-sent events included), with its status and headers minus the hop-by-hop ones. A
+ * client that goes away aborts the upstream request; an upstream that cannot be reached, or
+ * fails before answering, becomes the profile's 502 (`BACKEND_ERROR`).
+ */
+export interface RestProxyTarget {
+  /** Absolute `http:` or `https:` URL, query string included (`?${request.query}` to keep the caller's). */
+  url: string;
+  /** Headers to add or replace upstream; `null` removes one the client sent. */
+  headers?: Record<string, string | null>;
+  /** Fail with the profile's 504 when upstream has not begun to answer within this many ms. @default no limit */
+  timeoutMs?: number;
+}
+
+/**
+ * A legacy response. Exactly one of `json`, `text`, `file` (streamed from disk), `proxy`
+ * (another server answers) or `empty`. JSON is encoded the way the profile's original server
+ * did (e.g. Go's encoder for `ilab-ui`: trailing newline, `\u003c`).
  */
 export interface RestReply {
   status?: number;
@@ -23,6 +42,12 @@ export interface RestReply {
   text?: string;
   /** A file streamed as the body (e.g. a whole job log), never read into memory. */
   file?: string;
+  /**
+   * Streams the request to another server and its answer back (an instance's own API, an
+   * OpenAI-compatible endpoint); `status` and `headers` of this reply are ignored, the
+   * upstream's are used. See {@link RestProxyTarget}.
+   */
+  proxy?: RestProxyTarget;
   empty?: true;
   /** Extra or replacing headers. A `null` value removes a header the profile would set. */
   headers?: Record<string, string | null>;
@@ -40,6 +65,13 @@ export type RestErrorReplies = Partial<
 export type VariableSource = `params.${string}` | `query.${string}` | `body.${string}` | 'body';
 
 /**
+ * A route's rate-limit class, when its profile limits rates (`rest.profiles.<id>.rateLimits`):
+ * `default` (100 a minute per caller unless configured), `heavy` (10 a minute: starts, loads,
+ * logins) or `none` (never limited, e.g. a health check).
+ */
+export type RateLimitClass = 'default' | 'heavy' | 'none';
+
+/**
  * One legacy route, as data. It runs a named GraphQL operation through the same pipeline as
  * `/graphql` (auth, validation, errors) and shapes the result into the legacy reply.
  */
@@ -47,7 +79,11 @@ export interface RestRoute {
   /** The legacy API: `ilab-ui`, `llamactl`, `mlserve`, `training-manager` or `tinker`. */
   profile: string;
   method: HttpMethod;
-  /** Path under the profile's mount prefix, with `{name}` parameters: `/jobs/{job_id}/logs`. */
+  /**
+   * Path under the profile's mount prefix, with `{name}` parameters: `/jobs/{job_id}/logs`. A
+   * last segment `{name*}` takes the rest of the path, slashes included and possibly empty:
+   * `/instances/{name}/proxy/{rest*}` (`params.rest` is `v1/models` for `…/proxy/v1/models`).
+   */
   path: string;
   /** Name of an operation in one of the plugin's `operations` documents. */
   operation: string;
@@ -55,14 +91,20 @@ export interface RestRoute {
    * How the request body is read. `json`: must be valid JSON (else the profile's "invalid body"
    * reply); `json-optional`: empty is fine; `ignore`: never read; `raw`: the bytes as they came
    * (a `Uint8Array`, empty when there was no body), for routes that decode them the way their
-   * original server did.
+   * original server did; `stream`: never read here, so a {@link RestReply.proxy} reply streams
+   * it upstream as it arrives (any other reply discards it).
    * @default `ignore` for GET, `json` otherwise
    */
-  body?: 'json' | 'json-optional' | 'ignore' | 'raw';
+  body?: 'json' | 'json-optional' | 'ignore' | 'raw' | 'stream';
   /** Variables for the operation: a map of sources, or a function (throw InputError for bad input). */
   variables?: Record<string, VariableSource> | ((request: RestRequest) => Record<string, unknown>);
   /** Builds the legacy reply from the operation's `data`. */
   reply(data: any, request: RestRequest): RestReply;
   /** Per-route legacy replies for coded errors; the profile's defaults apply otherwise. */
   errors?: RestErrorReplies;
+  /**
+   * The route's rate-limit class, used when its profile limits rates.
+   * @default `default`
+   */
+  rateLimit?: RateLimitClass;
 }

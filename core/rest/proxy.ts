@@ -1,0 +1,119 @@
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { pipeline } from 'node:stream';
+import type { RestProxyTarget } from './route.ts';
+
+/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus those a `Connection` header names. */
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+/** The caller's credentials for backplane are not the backend's business. */
+const credentials = new Set(['authorization', 'x-api-key', 'cookie']);
+
+export interface ProxyRequestOptions {
+  req: IncomingMessage;
+  res: ServerResponse;
+  target: RestProxyTarget;
+  /** What goes upstream: the bytes already read, `stream` to pipe `req` as it arrives, or nothing. */
+  body: Buffer | 'stream' | undefined;
+  /** Answers in the caller's format when upstream fails before its status line (never after). */
+  onError(failure: { status: 502 | 504; message: string; cause?: unknown }): void;
+}
+
+/**
+ * Forwards one request and streams the answer back without buffering: each upstream chunk is
+ * written as it arrives, with backpressure, so server-sent events reach the client one by one.
+ * A client that disconnects destroys the upstream request; an upstream that breaks off midway
+ * ends the client's response abruptly (a clean error is impossible once headers are sent).
+ * Resolves when the exchange is over either way.
+ */
+export function proxyRequest({ req, res, target, body, onError }: ProxyRequestOptions): Promise<void> {
+  return new Promise((resolve) => {
+    let url: URL;
+    try {
+      url = new URL(target.url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
+    } catch (cause) {
+      onError({ status: 502, message: 'Bad gateway: the route names no valid upstream URL', cause });
+      return resolve();
+    }
+    const controller = new AbortController();
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve();
+    };
+    const fail = (status: 502 | 504, message: string, cause?: unknown) => {
+      if (res.headersSent) res.destroy();
+      else onError({ status, message, cause });
+      controller.abort();
+      finish();
+    };
+    const timer = target.timeoutMs === undefined ? undefined : setTimeout(() => fail(504, `Gateway timeout: the upstream server did not answer within ${target.timeoutMs} ms`), target.timeoutMs);
+
+    const upstream = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers: requestHeaders(req, target, body), signal: controller.signal });
+    // Client gone before the exchange ended: stop the upstream work (a generation, a stream).
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+      finish();
+    });
+    upstream.on('error', (error) => {
+      if (!settled && !controller.signal.aborted) fail(502, `Bad gateway: the upstream server could not be reached (${(error as NodeJS.ErrnoException).code ?? error.message})`, error);
+    });
+    upstream.once('response', (answer) => {
+      clearTimeout(timer);
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer.headers));
+      // Headers go out now, before the first chunk: an SSE client sees its stream open at once.
+      res.flushHeaders();
+      pipeline(answer, res, () => finish());
+    });
+
+    if (body === 'stream') {
+      pipeline(req, upstream, (error) => {
+        if (error && !settled) fail(502, 'Bad gateway: the request body could not be forwarded', error);
+      });
+    } else {
+      upstream.end(body);
+    }
+  });
+}
+
+function requestHeaders(req: IncomingMessage, target: RestProxyTarget, body: Buffer | 'stream' | undefined): OutgoingHttpHeaders {
+  const headers = withoutHopByHop(req.headers);
+  for (const name of credentials) delete headers[name];
+  delete headers.host;
+  delete headers.expect;
+  if (body !== 'stream') {
+    delete headers['content-length'];
+    if (body !== undefined) headers['content-length'] = String(body.length);
+  }
+  const forwardedFor = req.headers['x-forwarded-for'];
+  const address = req.socket.remoteAddress ?? '';
+  headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${address}` : address;
+  headers['x-forwarded-proto'] = 'http';
+  if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+  for (const [name, value] of Object.entries(target.headers ?? {})) {
+    if (value === null) delete headers[name.toLowerCase()];
+    else headers[name.toLowerCase()] = value;
+  }
+  return headers;
+}
+
+function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  return withoutHopByHop(headers);
+}
+
+function withoutHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const named = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || hopByHop.has(name) || named.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
