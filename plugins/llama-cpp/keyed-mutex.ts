@@ -1,0 +1,22 @@
+/**
+ * One lock per key: `run(key, fn)` waits for every earlier `run` with the same key, so two
+ * operations on one instance (a start racing a stop, a crash restart racing a delete) never
+ * interleave.
+ */
+export class KeyedMutex {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const tail = new Promise<void>((resolve) => (release = resolve));
+    this.#tails.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type { PluginServices } from '../../core/plugin-api.ts';
+import { adoptInstances } from './adoption.ts';
+import type { LlamaCppConfig } from './config.ts';
+import { errorText, runJobKind, type LlamaContext } from './context.ts';
+import { InstanceRegistry } from './instance-registry.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import { LlamaCppService } from './service.ts';
+import { Supervisor } from './supervisor.ts';
+
+/**
+ * The plugin's init: loads its instances, re-adopts or settles the runs left from before (so
+ * the first answers already reflect them), then schedules the health probes and the idle stop.
+ * Without llama-server the plugin reports `degraded` but keeps serving its instances' records.
+ * Runs outlive a daemon stop (the job supervisor owns them); the next start re-adopts them.
+ */
+export async function initLlamaCpp(services: PluginServices<LlamaCppConfig>): Promise<LlamaCppService> {
+  const { config, logger } = services;
+  const registry = new InstanceRegistry({ db: services.db, pubsub: services.pubsub });
+  await registry.load();
+  const ctx: LlamaContext = {
+    config,
+    logger,
+    jobs: services.jobs,
+    gpus: services.gpus,
+    http: services.http,
+    processes: services.processes,
+    signal: services.lifecycle.signal,
+    registry,
+    mutex: new KeyedMutex(),
+  };
+  const supervisor = new Supervisor(ctx);
+  const service = new LlamaCppService(ctx, supervisor, services.status);
+  // llama-server writes plain lines; a parser keeps core from guessing progress from them.
+  services.jobs.registerProgressParser(runJobKind, () => () => undefined);
+
+  const binary = await services.processes.which(config.llamaServerPath);
+  if (!binary) services.status.setDegraded(`llama-server not found (${config.llamaServerPath}); instances cannot start until it is installed`);
+
+  const report = await adoptInstances(ctx, supervisor);
+  if (report.adopted + report.settled + report.restarting > 0) logger.info('llama-server runs reconciled', { ...report });
+
+  services.scheduler.schedule({ id: 'health', everyMs: config.healthIntervalMs, timeoutMs: Math.max(config.healthTimeoutMs * 3, 10_000), run: () => supervisor.probeAll() });
+  services.scheduler.schedule({
+    id: 'idle-stop',
+    everyMs: config.idleCheckIntervalMs,
+    timeoutMs: (config.stopTimeoutSeconds + 30) * 1000,
+    run: () => service.stopIdle().catch((error) => logger.warn('idle check failed', { error: errorText(error) })),
+  });
+  services.lifecycle.onShutdown(async () => {
+    supervisor.close();
+    await registry.flushLastRequests();
+  });
+  return service;
+}
