@@ -3,7 +3,8 @@ import { getOperationAST, GraphQLError, parse, validate, type DocumentNode, type
 import type { YogaServerInstance } from 'graphql-yoga';
 import { BodyTooLargeError, readBody } from '../http/read-body.ts';
 import type { GraphQLContext } from './context.ts';
-import { checkDocumentDepth, parseOptions } from './parse-limits.ts';
+import { createDocumentCache } from './document-cache.ts';
+import { checkDocumentDepth, parseOptions, validationRules } from './parse-limits.ts';
 import { withRequestErrorStatus } from './use-request-error-status.ts';
 import type { ServerContext } from './yoga.ts';
 
@@ -22,7 +23,7 @@ type ResponseMediaType = 'application/json' | 'application/graphql-response+json
  * itself, with the body already read.
  */
 export function createGraphQLFastPath({ yoga, schema, bodyLimitBytes, cacheSize = 1000 }: { yoga: YogaServerInstance<ServerContext, GraphQLContext>; schema: GraphQLSchema; bodyLimitBytes: number; cacheSize?: number }) {
-  const cache = new Map<string, DocumentNode | null>();
+  const cache = createDocumentCache<DocumentNode | null>({ maxEntries: cacheSize });
 
   const lookup = (query: string): DocumentNode | null => {
     const hit = cache.get(query);
@@ -33,11 +34,10 @@ export function createGraphQLFastPath({ yoga, schema, bodyLimitBytes, cacheSize 
       if (checkDocumentDepth(query)) throw new Error('too deep');
       const document = parse(query, parseOptions);
       // Invalid documents are cached as null and left to yoga, which reports them in its format.
-      if (validate(schema, document).length === 0) entry = document;
+      if (validate(schema, document, validationRules).length === 0) entry = document;
     } catch {
       entry = null;
     }
-    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
     cache.set(query, entry);
     return entry;
   };

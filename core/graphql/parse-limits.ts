@@ -1,10 +1,12 @@
-import { GraphQLError, type ParseOptions } from 'graphql';
+import { GraphQLError, specifiedRules, type ASTVisitor, type ParseOptions, type ValidationContext, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /** Nesting of `{`, `[` and `(` a document may have; GraphiQL's introspection query needs 13. */
 export const maxDocumentDepth = 64;
 /** Tokens a document may have; graphql-js stops lexing past it. */
 export const maxDocumentTokens = 50_000;
+/** Aliased fields a document may have: each alias runs its resolver (and its I/O) once more. */
+export const maxDocumentAliases = 100;
 
 /**
  * Refuses a document nested deeper than {@link maxDocumentDepth}, counted in one pass over the
@@ -49,14 +51,33 @@ function parseLimitError(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } } });
 }
 
+/** Validation rule: at most {@link maxDocumentAliases} aliased fields in a document. */
+export function MaxAliasesRule(context: ValidationContext): ASTVisitor {
+  let aliases = 0;
+  return {
+    Field(node) {
+      if (node.alias && ++aliases === maxDocumentAliases + 1) {
+        context.reportError(new GraphQLError(`The document has more than ${maxDocumentAliases} aliased fields.`, { nodes: node }));
+      }
+    },
+  };
+}
+
+/** graphql-js's rules plus the daemon's own, for validations outside yoga (the fast path). */
+export const validationRules: readonly ValidationRule[] = [...specifiedRules, MaxAliasesRule];
+
 /** Parse options every parse in the daemon uses. */
 export const parseOptions: ParseOptions = { maxTokens: maxDocumentTokens };
 
 /**
- * Envelop plugin: the depth check and token limit on every parse yoga and graphql-ws do.
+ * Envelop plugin: the depth check and token limit on every parse yoga and graphql-ws do, and
+ * the alias limit on every validation.
  */
 export function useParseLimits(): Plugin {
   return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(MaxAliasesRule);
+    },
     onParse({ setParseFn, parseFn }) {
       setParseFn((source, options) => {
         const text = typeof source === 'string' ? source : source.body;

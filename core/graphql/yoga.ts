@@ -2,8 +2,10 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Logger } from '../services/logger-service.ts';
 import type { AuthInfo, GraphQLContext } from './context.ts';
+import type { RestExchange } from '../../packages/plugin-api/src/graphql.ts';
 import { createGraphiQLAssets } from './graphiql-assets.ts';
 import { createMaskError } from './mask-error.ts';
+import { createDocumentCache } from './document-cache.ts';
 import { useParseLimits } from './parse-limits.ts';
 import { useCsrfPrevention } from './use-csrf-prevention.ts';
 import { useSubscriptionAccept } from './use-subscription-accept.ts';
@@ -14,6 +16,8 @@ import { useScopes } from './use-scopes.ts';
 export interface ServerContext {
   auth: AuthInfo;
   requestId: string;
+  /** A REST route's exchange (see RestExchange); absent on /graphql. */
+  rest?: RestExchange;
 }
 
 export interface CreateGraphQLServerOptions {
@@ -41,6 +45,8 @@ export function createGraphQLServer({ schema, logger, graphiql, bodyLimitBytes, 
     renderGraphiQL: graphiqlAssets?.render,
     maskedErrors: { maskError: createMaskError(logger) },
     maxRequestBodySize: bodyLimitBytes,
+    // Bounded by the size of what is kept, not only the count (see document-cache.ts).
+    parserAndValidationCache: { documentCache: createDocumentCache(), errorCache: createDocumentCache() },
     multipart: false,
     // CORS is handled once for every route by the HTTP layer.
     cors: false,
@@ -53,7 +59,7 @@ export function createGraphQLServer({ schema, logger, graphiql, bodyLimitBytes, 
       error: (...args) =>
         args[0] instanceof GraphQLError ? logger.debug('GraphQL error', { message: args[0].message, path: args[0].path?.join('.') }) : logger.error(String(args[0]), { args: args.slice(1) }),
     },
-    context: (initial) => createContext({ auth: initial.auth, requestId: initial.requestId }),
+    context: (initial) => createContext({ auth: initial.auth, requestId: initial.requestId, rest: initial.rest }),
     plugins: [...(graphiqlAssets ? [graphiqlAssets.plugin()] : []), useCsrfPrevention(), useSubscriptionAccept(), useRequestErrorStatus(), useParseLimits(), useScopes()],
   });
 }

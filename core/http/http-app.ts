@@ -97,6 +97,14 @@ export function createHttpApp(options: HttpAppOptions) {
             json(res, 401, { errors: [{ message: 'Unauthorized: send an API key or access token as Authorization: Bearer <key> (or the key as X-API-Key)', extensions: { code: 'UNAUTHENTICATED' } }] }, { 'www-authenticate': 'Bearer' });
             return;
           }
+          // yoga rebuilds the URL from req.url and Host: an absolute-form target would not parse.
+          if (!(req.url ?? '/').startsWith('/')) req.url = `${url.pathname}${url.search}`;
+          const badParam = req.method === 'GET' ? invalidJsonParam(url.searchParams) : undefined;
+          if (badParam) {
+            // yoga would throw the SyntaxError as an unexpected (masked) error.
+            json(res, 400, { errors: [{ message: `The "${badParam}" query parameter is not valid JSON.`, extensions: { code: 'BAD_REQUEST' } }] });
+            return;
+          }
           const server: ServerContext = { auth: auth ?? { principal: 'anonymous', scopes: new Set() }, requestId };
           if (!graphiqlAsset && (await options.fastPath(req, res, server))) return;
           // requestListener merges extra server context into `{ req, res }` (typed as two args only).
@@ -123,4 +131,18 @@ export function createHttpApp(options: HttpAppOptions) {
       else res.destroy();
     }
   };
+}
+
+/** The name of a GraphQL-over-HTTP GET parameter that must be JSON and is not. */
+function invalidJsonParam(params: URLSearchParams): string | undefined {
+  for (const name of ['variables', 'extensions']) {
+    const value = params.get(name);
+    if (value === null || value === '') continue;
+    try {
+      JSON.parse(value);
+    } catch {
+      return name;
+    }
+  }
+  return undefined;
 }
