@@ -11,7 +11,7 @@ const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..');
 const backplaneBin = path.join(repo, 'bin', 'backplane.mjs');
 // The built-in plugins need their backends; only the plugin under test runs.
-const builtinsOff = { ilab: { enabled: false }, 'nvidia-smi': { enabled: false }, 'vllm-podman': { enabled: false } };
+const builtinsOff = { ilab: { enabled: false }, 'nvidia-smi': { enabled: false }, 'vllm-podman': { enabled: false }, 'llama-cpp': { enabled: false } };
 
 type TestKit = typeof import('@backplane/plugin-api/testing');
 
