@@ -5,8 +5,8 @@ export type SqlReader = (sql: string, params?: readonly unknown[]) => Promise<Re
 
 /**
  * Plain-SQL reads for hot listing paths. On SQLite it uses better-sqlite3 prepared statements
- * directly (cached per statement text), which is several times faster than going through the
- * ORM's async connection layer; on PostgreSQL it uses the ORM connection.
+ * directly (prepared once per statement text, then reused), which is several times faster than
+ * going through the ORM's async connection layer; on PostgreSQL it uses the ORM connection.
  */
 export async function createSqlReader(db: Database): Promise<SqlReader> {
   const connection = db.orm.em.getConnection() as unknown as {
@@ -20,7 +20,8 @@ export async function createSqlReader(db: Database): Promise<SqlReader> {
     let statement = statements.get(sql);
     if (!statement) {
       statement = native.prepare(sql);
-      if (statements.size > 200) statements.clear();
+      // Texts are few (a handful of column lists, filters and page sizes); this bounds memory.
+      if (statements.size >= 200) statements.delete(statements.keys().next().value!);
       statements.set(sql, statement);
     }
     return statement.all(...params) as Record<string, unknown>[];

@@ -5,6 +5,7 @@ import { cursorArg, firstArg, idArg, tailArg } from '../graphql/validators.ts';
 import { jobTopic } from './job-topic.ts';
 import { connectionJobFields } from './job-selection.ts';
 import { terminalJobStatuses, type JobRecord } from './job-service.ts';
+import { createConcurrencyLimit } from '../util/concurrency-limit.ts';
 import { followLines, readTail, splitLines } from './log-file.ts';
 
 /** A batch of log lines: one event per read, not per line, so fast writers stream cheaply. */
@@ -15,6 +16,8 @@ interface JobLogChunk {
 
 /** Jobs in GraphQL: `job`, `jobs`, `cancelJob`, `jobUpdated`, `jobLog`. Returns the `Job` type for plugins. */
 export function addJobSchema(builder: Builder): CoreSchemaRefs {
+  // One document may ask for thousands of logs (aliases, long lists): a few files open at a time.
+  const logReads = createConcurrencyLimit(16);
   const JobStatusEnum = builder.enumType('JobStatus', {
     values: {
       queued: { description: 'Waiting for a slot under jobs.maxConcurrent, or for GPUs.' },
@@ -55,7 +58,7 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
       parent: t.field({ type: Job, nullable: true, resolve: (j, _args, ctx) => (j.parentId ? ctx.core.jobs.get(j.parentId) : null) }),
       children: t.field({ type: [Job], description: 'Steps of a group job (pipeline), oldest first.', resolve: async (j, _args, ctx) => (await ctx.core.jobs.list({ parentId: j.id })).reverse() }),
       labels: t.field({ type: [JobLabel], resolve: (j) => Object.entries(j.labels) }),
-      label: t.string({ nullable: true, args: { key: t.arg.string({ required: true }) }, resolve: (j, { key }) => j.labels[key] ?? null }),
+      label: t.string({ nullable: true, args: { key: t.arg.string({ required: true }) }, resolve: (j, { key }) => (Object.hasOwn(j.labels, key) ? j.labels[key]! : null) }),
       progress: t.exposeFloat('progress', { nullable: true, description: '0–1, from the plugin’s progress parser.' }),
       progressMessage: t.exposeString('progressMessage', { nullable: true }),
       failureReason: t.exposeString('failureReason', { nullable: true }),
@@ -75,9 +78,9 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
           if (size === undefined) throw new NotFoundError(`Log file not found for job ${j.id}`);
           if (tail === null || tail === undefined) {
             if (size > 1024 * 1024) throw new InputError('The log is larger than 1 MiB; ask for the last lines with tail');
-            return (await readTail(j.logPath, Number.MAX_SAFE_INTEGER)).text;
+            return (await logReads(() => readTail(j.logPath, Number.MAX_SAFE_INTEGER))).text;
           }
-          return (await readTail(j.logPath, tail)).text;
+          return (await logReads(() => readTail(j.logPath, tail))).text;
         },
       }),
     }),
@@ -109,7 +112,7 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
         // Only the columns the selected fields read: a legacy `GET /jobs` lists 100,000 jobs.
         const filter = { status: args.status ?? undefined, plugin: args.plugin ?? undefined, kind: args.kind ?? undefined };
         const page = await ctx.core.jobs.page(filter, first.data, args.after ?? undefined, connectionJobFields(info));
-        const edges = page.records.map((node) => ({ cursor: cursorOf(node), node }));
+        const edges = page.records.map((node) => new JobEdge(node));
         return {
           edges,
           pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: args.after != null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
@@ -162,6 +165,19 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
 
 function cursorOf(job: JobRecord): string {
   return job.id.slice(job.id.lastIndexOf('-') + 1);
+}
+
+/** A `jobs` edge whose cursor is made only if the query reads it (`GET /jobs` lists 100,000). */
+class JobEdge {
+  readonly node: JobRecord;
+
+  constructor(node: JobRecord) {
+    this.node = node;
+  }
+
+  get cursor(): string {
+    return cursorOf(this.node);
+  }
 }
 
 async function* watchJobs(ctx: import('../graphql/context.ts').GraphQLContext, id: string | undefined): AsyncGenerator<JobRecord> {

@@ -32,6 +32,7 @@ const jobFieldReads: Record<string, readonly JobField[]> = {
   progressMessage: ['progressMessage'],
   failureReason: ['failureReason'],
   gpus: ['gpus'],
+  waitingFor: ['id', 'status'],
   logSize: ['logPath'],
   logExists: ['logPath'],
   log: ['id', 'logPath'],

@@ -72,9 +72,10 @@ export class JobStore {
   }
 
   async #select(clause: string, params: unknown[], limit?: number, fields?: readonly JobField[]): Promise<JobRecord[]> {
-    // The limit is a parameter, so each column list and filter keeps one prepared statement.
-    const sql = `select ${columnList(fields)} from bp_jobs ${clause} order by seq desc${limit === undefined ? '' : ' limit ?'}`;
-    const rows = await this.#read(sql, limit === undefined ? params : [...params, Math.floor(limit)]);
+    // The limit is literal: SQLite plans with a bound LIMIT's value, so it would re-prepare the
+    // statement on every call. Callers use a few page sizes; each text keeps its statement.
+    const sql = `select ${columnList(fields)} from bp_jobs ${clause} order by seq desc${limit === undefined ? '' : ` limit ${Math.floor(limit)}`}`;
+    const rows = await this.#read(sql, params);
     for (const row of rows) fromSql(row);
     return rows as unknown as JobRecord[];
   }

@@ -1,7 +1,7 @@
 /**
  * Baseline for the job-listing benchmark: a bare node:http server reading the same SQLite file
  * with better-sqlite3 and returning the same bytes backplane returns for `GET /jobs` and for
- * `jobs(first: 50)`. Run as `tsx bare-jobs-server.ts <db file>`; prints its port.
+ * `jobs(first: 50)`. Run as `node bare-jobs-server.ts <db file>`; prints its port.
  */
 import http from 'node:http';
 import Database from 'better-sqlite3';
@@ -15,7 +15,6 @@ interface Row {
   args: string;
   status: string;
   pid: number | null;
-  log_path: string;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
@@ -23,14 +22,14 @@ interface Row {
 }
 
 const db = new Database(process.argv[2], { readonly: true });
-const all = db.prepare('select id, command, args, status, pid, log_path, created_at, started_at, finished_at, labels from bp_jobs order by seq desc limit 100000');
+const all = db.prepare('select id, command, args, status, pid, created_at, started_at, finished_at, labels from bp_jobs order by seq desc limit 100000');
 const page = db.prepare('select id, seq, status, command, created_at from bp_jobs order by seq desc limit 50');
 
 function legacyList(): string {
   const rows = all.all() as Row[];
   const jobs = rows.reverse().map((r) => {
     const labels = JSON.parse(r.labels) as Record<string, string>;
-    const job: Record<string, unknown> = { job_id: r.id, cmd: r.command, args: JSON.parse(r.args), status: legacyJobStatus(r.status), pid: r.pid ?? 0, log_file: r.log_path, start_time: formatGoRfc3339(new Date(r.started_at ?? r.created_at)) };
+    const job: Record<string, unknown> = { job_id: r.id, cmd: r.command, args: JSON.parse(r.args), status: legacyJobStatus(r.status), pid: r.pid ?? 0, log_file: `logs/${r.id}.log`, start_time: formatGoRfc3339(new Date(r.started_at ?? r.created_at)) };
     if (r.finished_at) job.end_time = formatGoRfc3339(new Date(r.finished_at));
     job.branch = labels.branch ?? '';
     job.served_model_name = labels.served_model_name ?? '';
