@@ -30,7 +30,9 @@ import type { EnabledPlugin } from './kernel/load-plugins.ts';
 import { orderPlugins } from './kernel/plugin-order.ts';
 import { PluginHost, type PluginState } from './kernel/plugin-host.ts';
 import type { PluginServices } from './plugin-api.ts';
-import { createRestHandler, type OperationExecutor } from './rest/rest-handler.ts';
+import { createRestHandler, type OperationExecutor, type SubscriptionExecutor } from './rest/rest-handler.ts';
+import { createRestWebSocketHandler } from './rest/rest-websocket.ts';
+import { RateLimiter } from './rest/rate-limit.ts';
 import { restProfiles } from './rest/profiles.ts';
 import { buildRouteTable } from './rest/route-table.ts';
 import type { RestRoute } from './rest/route.ts';
@@ -154,11 +156,12 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
   });
 
   const gpuAdminLog = logger.child({ component: 'gpus' });
-  const createContext = ({ auth, requestId }: { auth: GraphQLContext['auth']; requestId: string }): GraphQLContext => {
+  const createContext = ({ auth, requestId, rest }: { auth: GraphQLContext['auth']; requestId: string; rest?: GraphQLContext['rest'] }): GraphQLContext => {
     let em: ReturnType<Database['orm']['em']['fork']> | undefined;
     return {
       requestId,
       auth,
+      ...(rest ? { rest } : {}),
       em: () => (em ??= database!.orm.em.fork()),
       plugins: { get: (id) => host.api(id) },
       daemon: { version: BACKPLANE_VERSION, startedAt, plugins: () => host.list() },
@@ -168,11 +171,17 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
   };
   const yoga = createGraphQLServer({ schema, logger, graphiql: config.server.graphiql, bodyLimitBytes: config.server.bodyLimitBytes, createContext });
 
-  const execute: OperationExecutor = async ({ document, variables, auth, requestId }) => {
-    const enveloped = yoga.getEnveloped({ auth, requestId } as never);
+  const execute: OperationExecutor = async ({ document, variables, auth, requestId, rest }) => {
+    const enveloped = yoga.getEnveloped({ auth, requestId, rest } as never);
     const contextValue = await enveloped.contextFactory();
     const result = await enveloped.execute({ schema: enveloped.schema, document, variableValues: variables, contextValue });
     return result as Awaited<ReturnType<OperationExecutor>>;
+  };
+
+  const subscribe: SubscriptionExecutor = async ({ document, variables, auth, requestId }) => {
+    const enveloped = yoga.getEnveloped({ auth, requestId } as never);
+    const contextValue = await enveloped.contextFactory();
+    return (await enveloped.subscribe({ schema: enveloped.schema, document, variableValues: variables, contextValue })) as Awaited<ReturnType<SubscriptionExecutor>>;
   };
 
   const listen = (server: Server, host: string, port: number) =>
@@ -207,8 +216,10 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     await jobs.start();
 
     const ready = () => !stopping && host.booted;
+    // One limiter per listener, shared by its requests and its WebSocket upgrades.
+    const rateLimiters = new Map(listeners.map((l) => [l.id, new RateLimiter()]));
     const restHandler = (plan: (typeof listeners)[number]) =>
-      createRestHandler({ plan, execute, bodyLimitBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'rest' }) });
+      createRestHandler({ plan, execute, subscribe, bodyLimitBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'rest' }), rateLimiter: rateLimiters.get(plan.id) });
     const fastPath = createGraphQLFastPath({ yoga, schema, bodyLimitBytes: config.server.bodyLimitBytes });
     const publicOperation = createPublicOperationHandler({ yoga, schema, bodyLimitBytes: config.server.bodyLimitBytes, rateLimit: config.auth.loginRateLimit });
     const appOptions = { yoga, fastPath, authenticator, publicOperation, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
@@ -216,8 +227,12 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     const mainApp = createHttpApp({ ...appOptions, main: true, rest: mainPlan ? restHandler(mainPlan) : undefined });
     const mainServer = createListener(mainApp, { goNetHttp: goNetHttp(mainPlan) });
     servers.push(mainServer);
-    const ws = attachGraphQLWs({ server: mainServer, yoga, authenticator, maxPayloadBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'graphql-ws' }) });
+    const restWs = mainPlan
+      ? createRestWebSocketHandler({ plan: mainPlan, subscribe, authenticator, rateLimiter: rateLimiters.get(mainPlan.id)!, maxPayloadBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'rest' }) })
+      : undefined;
+    const ws = attachGraphQLWs({ server: mainServer, yoga, authenticator, maxPayloadBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'graphql-ws' }), otherUpgrade: restWs?.handleUpgrade });
     closers.push(() => ws.close());
+    if (restWs) closers.push(() => restWs.close());
     const mainUrl = urlOf(await listen(mainServer, config.server.host, config.server.port));
 
     const restUrls: Record<string, string> = {};

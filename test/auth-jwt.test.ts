@@ -82,7 +82,7 @@ describe('users, JWT login and refresh', () => {
     expect(unknown.errors?.[0].message).toBe(wrong.errors?.[0].message);
     const rest = await restLogin('alice', 'nope');
     expect(rest.status).toBe(401);
-    expect(await rest.json()).toEqual({ error: 'unauthenticated', details: 'Invalid user name or password' });
+    expect(await rest.json()).toEqual({ error: 'Unauthorized', code: 'UNAUTHENTICATED', details: 'Invalid user name or password' });
   });
 
   test('without credentials only the public fields run: anything else, or a mix, is a 401 that reveals nothing', async () => {
@@ -94,7 +94,7 @@ describe('users, JWT login and refresh', () => {
     }
     const rest = await bp.request('/t/whoami');
     expect(rest.status).toBe(401);
-    expect((await rest.json()).error).toBe('unauthenticated');
+    expect((await rest.json()).code).toBe('UNAUTHENTICATED');
   });
 
   test('REST login and refresh: refresh tokens rotate, and a spent one revokes its whole login', async () => {
@@ -112,7 +112,7 @@ describe('users, JWT login and refresh', () => {
     // The spent token comes back (a replay): refused, and the token issued after it dies too.
     const replay = await restRefresh(pair.refreshToken);
     expect(replay.status).toBe(401);
-    expect((await replay.json()).error).toBe('unauthenticated');
+    expect((await replay.json()).code).toBe('UNAUTHENTICATED');
     expect((await restRefresh(next.refreshToken)).status).toBe(401);
     expect((await restRefresh('bprt_nonsense')).status).toBe(401);
     // An access token is not a refresh token.
@@ -147,7 +147,7 @@ describe('users, JWT login and refresh', () => {
     for (const [name, token] of Object.entries(forged)) {
       const rest = await whoami(token);
       expect(rest.status, name).toBe(401);
-      expect(await rest.json(), name).toMatchObject({ error: 'unauthenticated' });
+      expect(await rest.json(), name).toMatchObject({ code: 'UNAUTHENTICATED' });
       const graphql = await bp.request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query":"{ viewer { principal } }"}' });
       expect(graphql.status, name).toBe(401);
       expect((await graphql.json()).errors[0].extensions.code, name).toBe('UNAUTHENTICATED');

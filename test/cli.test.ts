@@ -21,7 +21,8 @@ test('--help and --version', async () => {
   expect(help.stdout).toContain('backplane serve [options]');
   expect(help.stdout).toContain('--data-dir DIR');
   const version = await cli(['--version']);
-  expect(version.stdout).toMatch(new RegExp(`^backplane ${packageJson.version.replaceAll('.', '\\.')} \\(node v24\\.`));
+  // The Node that runs the tests runs the CLI too: the pinned 24 on Linux x64, the system's elsewhere.
+  expect(version.stdout).toBe(`backplane ${packageJson.version} (node ${process.version})`);
 });
 
 test('unknown commands and flags are usage errors (exit 2)', async () => {

@@ -51,7 +51,7 @@ describe('the example third-party plugin, loaded from its path', () => {
     expect(missing.status).toBe(404);
     const wrong = await bp.request('/api/hello/Grace', { method: 'DELETE' });
     expect(wrong.status).toBe(405);
-    expect(await wrong.json()).toEqual({ error: 'method_not_allowed', details: 'allowed: GET' });
+    expect(await wrong.json()).toEqual({ error: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED', details: 'allowed: GET' });
   });
 });
 

@@ -65,7 +65,7 @@ describe('a plugin installed from npm tarballs outside the repository', () => {
 
       expect(await bp.rest('GET', '/api/hello/Grace')).toMatchObject({ status: 200, body: { message: 'Hey, Grace!' } });
       // An InputError from the plugin's own copy of the contract keeps its code and message.
-      expect(await bp.rest('GET', '/api/hello/%21%21')).toMatchObject({ status: 400, body: { error: 'bad_user_input', details: 'name must be 1 to 64 letters' } });
+      expect(await bp.rest('GET', '/api/hello/%21%21')).toMatchObject({ status: 400, body: { error: 'Bad Request', code: 'BAD_USER_INPUT', details: 'name must be 1 to 64 letters' } });
       const blank = await bp.graphql('mutation { helloEcho(text: "   ") }');
       expect(blank.errors).toEqual([expect.objectContaining({ message: 'text must not be blank', extensions: { code: 'BAD_USER_INPUT' } })]);
     } finally {

@@ -30,7 +30,7 @@ describe('REST compatibility engine', () => {
   test('each profile answers errors in its own format', async () => {
     const llamactl = await bp.request('/api/things/missing');
     expect(llamactl.status).toBe(404);
-    expect(await llamactl.json()).toEqual({ error: 'not_found', details: 'Thing not found' });
+    expect(await llamactl.json()).toEqual({ error: 'Not Found', code: 'NOT_FOUND', details: 'Thing not found' });
     const fastapi = await bp.request('/datasets/missing');
     expect(await fastapi.json()).toEqual({ detail: 'Thing not found' });
     const mlserve = await bp.request('/mlserve/api/models/missing');
@@ -47,7 +47,7 @@ describe('REST compatibility engine', () => {
   test('bad input: malformed JSON, wrong types, unknown fields, bad query values, oversize bodies', async () => {
     const malformed = await json('/api/things', '{"name":');
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).error).toBe('invalid_request');
+    expect((await malformed.json()).code).toBe('BAD_USER_INPUT');
     const wrongType = await json('/api/things', { name: 'x', size: 'big' });
     expect(wrongType.status).toBe(400);
     expect((await wrongType.json()).details).toMatch(/size/);
@@ -55,12 +55,12 @@ describe('REST compatibility engine', () => {
     expect(unknownField.status).toBe(422);
     expect((await unknownField.json()).detail).toMatch(/color/);
     const badQuery = await bp.request('/api/things/ada?count=lots');
-    expect(await badQuery.json()).toEqual({ error: 'bad_user_input', details: 'count must be a number' });
+    expect(await badQuery.json()).toEqual({ error: 'Bad Request', code: 'BAD_USER_INPUT', details: 'count must be a number' });
     const tooLong = await bp.request(`/api/things/${'n'.repeat(30)}`);
     expect(tooLong.status).toBe(400);
     const oversize = await json('/api/things', { name: 'x'.repeat(1000), size: 1 });
     expect(oversize.status).toBe(413);
-    expect((await oversize.json()).error).toBe('payload_too_large');
+    expect((await oversize.json()).code).toBe('PAYLOAD_TOO_LARGE');
     const fastapiMalformed = await json('/datasets', 'nope');
     expect(fastapiMalformed.status).toBe(422);
     expect((await fastapiMalformed.json()).detail[0].type).toBe('json_invalid');
@@ -71,7 +71,7 @@ describe('REST compatibility engine', () => {
     expect(response.status).toBe(500);
     const body = await response.text();
     expect(body).not.toContain('/secret/path');
-    expect(JSON.parse(body)).toEqual({ error: 'internal_server_error', details: 'Internal Server Error' });
+    expect(JSON.parse(body)).toEqual({ error: 'Internal Server Error', code: 'INTERNAL_SERVER_ERROR', details: 'Internal Server Error' });
   });
 
   test('wrong method on a known path: 405 in the profile format with Allow', async () => {

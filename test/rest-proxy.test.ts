@@ -154,17 +154,17 @@ describe('REST proxy replies stream through without buffering', () => {
 
     const dead = await bp.request('/t/dead', { headers: auth });
     expect(dead.status).toBe(502);
-    expect(await dead.json()).toEqual({ error: 'backend_error', details: 'Bad gateway: the upstream server could not be reached (ECONNREFUSED)' });
+    expect(await dead.json()).toEqual({ error: 'Bad Gateway', code: 'BACKEND_ERROR', details: 'Bad gateway: the upstream server could not be reached (ECONNREFUSED)' });
 
     const slow = await bp.request('/t/buffered/slow', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
     expect(slow.status).toBe(504);
-    expect(await slow.json()).toEqual({ error: 'timeout', details: 'Gateway timeout: the upstream server did not answer within 2000 ms' });
+    expect(await slow.json()).toEqual({ error: 'Gateway Timeout', code: 'TIMEOUT', details: 'Gateway timeout: the upstream server did not answer within 2000 ms' });
   });
 
   test('proxy routes run their operation first: no key, no upstream request', async () => {
     const response = await bp.request('/t/proxy/echo', { method: 'POST', body: 'x' });
     expect(response.status).toBe(401);
-    expect((await response.json()).error).toBe('unauthenticated');
+    expect((await response.json()).code).toBe('UNAUTHENTICATED');
   });
 });
 

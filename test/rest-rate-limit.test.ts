@@ -27,7 +27,7 @@ describe('REST rate limits', () => {
       const response = await bp.request('/t/whoami', as(keys.a));
       seen.push({ status: response.status, remaining: response.headers.get('x-ratelimit-remaining'), limit: response.headers.get('x-ratelimit-limit'), reset: Number(response.headers.get('x-ratelimit-reset')) });
       if (i === 3) {
-        expect(await response.json()).toEqual({ error: 'rate_limited', details: expect.stringMatching(/^Too many requests: at most 3 per 60 s/) });
+        expect(await response.json()).toEqual({ error: 'Too Many Requests', code: 'RATE_LIMITED', details: expect.stringMatching(/^Too many requests: at most 3 per 60 s/) });
         expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
         expect(Number(response.headers.get('retry-after'))).toBeLessThanOrEqual(20);
       } else {

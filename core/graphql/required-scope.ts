@@ -4,7 +4,22 @@ import type { ApiScope } from '../config/schema.ts';
 /** `public`: core's own fields anyone may call without a key (`login`, `refreshToken`). */
 export type RequiredScope = ApiScope | 'public';
 
-const rank: Record<RequiredScope, number> = { public: 0, read: 1, operate: 2, admin: 3 };
+/** What holding a scope lets a caller do: `inference` is beside `read`, under `operate`. */
+const grants: Record<ApiScope, ReadonlySet<RequiredScope>> = {
+  inference: new Set(['public', 'inference']),
+  read: new Set(['public', 'read']),
+  operate: new Set(['public', 'inference', 'read', 'operate']),
+  admin: new Set(['public', 'inference', 'read', 'operate', 'admin']),
+};
+
+const implies = (held: RequiredScope, wanted: RequiredScope): boolean => (held === 'public' ? wanted === 'public' : grants[held].has(wanted));
+
+/** The weakest scope that grants both. */
+function both(a: RequiredScope, b: RequiredScope): RequiredScope {
+  if (implies(a, b)) return a;
+  if (implies(b, a)) return b;
+  return 'operate';
+}
 
 /**
  * The scope an operation needs: the highest of its root fields', where a field needs `read`
@@ -20,16 +35,16 @@ export function requiredScope(schema: GraphQLSchema, document: DocumentNode, ope
   const fields = rootType?.getFields() ?? {};
   for (const name of rootFieldNames(document, operation.selectionSet)) {
     const declared = fields[name]?.extensions?.backplaneScope as RequiredScope | undefined;
-    // The extension raises a field's scope; only core's `public` lowers it.
-    const wanted: RequiredScope = declared === 'public' ? 'public' : declared !== undefined && rank[declared] > rank[base] ? declared : base;
-    if (scope === undefined || rank[wanted] > rank[scope]) scope = wanted;
+    // The extension raises a field's scope; only core's `public` and `inference` set it lower.
+    const wanted: RequiredScope = declared === 'public' || declared === 'inference' ? declared : declared !== undefined && implies(declared, base) ? declared : base;
+    scope = scope === undefined ? wanted : both(scope, wanted);
   }
   return scope ?? base;
 }
 
 export function hasScope(scopes: ReadonlySet<ApiScope>, wanted: RequiredScope): boolean {
   if (wanted === 'public') return true;
-  for (const scope of scopes) if (rank[scope] >= rank[wanted]) return true;
+  for (const scope of scopes) if (grants[scope]?.has(wanted)) return true;
   return false;
 }
 

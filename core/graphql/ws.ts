@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { createGraphQLWsServer, GraphQLWsOptions } from './ws-server.ts';
 
 /**
- * graphql-ws on the same `/graphql` path. Operations run through yoga's enveloped pipeline, so
+ * graphql-ws on the same `/graphql` path (upgrades for other paths go to `otherUpgrade` first). Operations run through yoga's enveloped pipeline, so
  * scopes, masking and validation match HTTP. The API key comes from the upgrade request's
  * headers or from `connection_init` (`{ "authorization": "Bearer …" }` or `{ "apiKey": "…" }`).
  * A message larger than `maxPayloadBytes` (`server.bodyLimitBytes`, as for HTTP bodies) closes
@@ -12,11 +12,13 @@ import type { createGraphQLWsServer, GraphQLWsOptions } from './ws-server.ts';
  * graphql-ws and ws are imported on the first upgrade request, not at start: a daemon that is
  * never asked for a WebSocket does not load them.
  */
-export function attachGraphQLWs({ server, ...options }: GraphQLWsOptions & { server: Server }) {
+export function attachGraphQLWs({ server, otherUpgrade, ...options }: GraphQLWsOptions & { server: Server; otherUpgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean }) {
   let loading: Promise<ReturnType<typeof createGraphQLWsServer>> | undefined;
   let closed = false;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Another path may belong to a plugin's WebSocket route (core/rest/rest-websocket.ts).
+    if (!(request.url ?? '').startsWith('/graphql') && otherUpgrade?.(request, socket, head)) return;
     // Node leaves an upgraded socket without an error listener; ws adds its own in handleUpgrade.
     const onError = () => socket.destroy();
     socket.on('error', onError);

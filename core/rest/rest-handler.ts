@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DocumentNode, ExecutionResult } from 'graphql';
 import { httpStatusByCode, InputError, isBackplaneError, type ErrorCode } from '../errors.ts';
 import type { AuthInfo } from '../graphql/context.ts';
+import type { RestExchange } from '../../packages/plugin-api/src/graphql.ts';
 import { goCleanRedirect } from '../http/go-path.ts';
 import { BodyTooLargeError, readBody } from '../http/read-body.ts';
 import type { RequestTarget } from '../http/request-target.ts';
@@ -14,7 +15,10 @@ import type { HttpMethod, RestReply, RestRequest, RestRoute } from './route.ts';
 import type { CompiledRoute, RestListenerPlan } from './route-table.ts';
 
 /** Runs a validated operation through the GraphQL pipeline (auth scopes, masking). */
-export type OperationExecutor = (args: { document: DocumentNode; variables: Record<string, unknown>; auth: AuthInfo; requestId: string }) => Promise<ExecutionResult>;
+export type OperationExecutor = (args: { document: DocumentNode; variables: Record<string, unknown>; auth: AuthInfo; requestId: string; rest?: RestExchange }) => Promise<ExecutionResult>;
+
+/** Runs a validated subscription through the same pipeline: its events, or the errors that kept it from starting. */
+export type SubscriptionExecutor = (args: Omit<Parameters<OperationExecutor>[0], 'rest'>) => Promise<AsyncIterable<ExecutionResult> | ExecutionResult>;
 
 export interface RestRequestContext {
   requestId: string;
@@ -29,6 +33,8 @@ export interface RestRequestContext {
 export interface CreateRestHandlerOptions {
   plan: RestListenerPlan;
   execute: OperationExecutor;
+  /** Runs the subscriptions of streaming routes (`RestRoute.stream`). */
+  subscribe?: SubscriptionExecutor;
   bodyLimitBytes: number;
   logger: Logger;
   /** Rate-limit buckets. @default a new one for this listener (each profile is served on one) */
@@ -42,7 +48,7 @@ const anonymous: AuthInfo = { principal: 'anonymous', scopes: new Set() };
  * Serves the legacy routes of one listener. Resolves to false when no mounted profile claims the
  * path, so the caller can answer with its own 404.
  */
-export function createRestHandler({ plan, execute, bodyLimitBytes, logger, rateLimiter = new RateLimiter() }: CreateRestHandlerOptions) {
+export function createRestHandler({ plan, execute, subscribe, bodyLimitBytes, logger, rateLimiter = new RateLimiter() }: CreateRestHandlerOptions) {
   const mounts = [...plan.mounts].sort((a, b) => b.prefix.length - a.prefix.length);
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RestRequestContext): Promise<boolean> {
@@ -141,14 +147,18 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger, rateL
 
     const request: RestRequest = { method: req.method as HttpMethod, params, query: url.searchParams, body, headers: toHeaders(req) };
     try {
+      const stream = compiled.route.stream;
+      if (stream && compiled.streamDocument && subscribe && !compiled.route.websocket && (stream.when?.(request) ?? true)) {
+        if (bodyMode === 'stream') req.resume();
+        const started = await subscribe({ document: compiled.streamDocument, variables: buildVariables(stream, request), auth, requestId: ctx.requestId });
+        if (isAsyncIterable(started)) await streamEvents(res, started, (data) => stream.event(data, request), stream.contentType ?? 'application/x-ndjson', logger);
+        else send(res, profile, resultErrorReply(compiled, started, request));
+        return true;
+      }
       const variables = buildVariables(compiled.route, request);
-      const result = await execute({ document: compiled.document, variables, auth, requestId: ctx.requestId });
+      const result = await execute({ document: compiled.document, variables, auth, requestId: ctx.requestId, rest: exchangeOf(res) });
       if (result.errors && result.errors.length > 0) {
-        const first = result.errors[0];
-        const given = first.extensions?.code as string | undefined;
-        const code: ErrorCode = given !== undefined && given in httpStatusByCode ? (given as ErrorCode) : 'INTERNAL_SERVER_ERROR';
-        const message = code === 'INTERNAL_SERVER_ERROR' ? 'Internal Server Error' : first.message;
-        send(res, profile, errorReply(compiled, code, message, request));
+        send(res, profile, resultErrorReply(compiled, result, request));
         return true;
       }
       const reply = compiled.route.reply(result.data, request);
@@ -180,6 +190,75 @@ export function createRestHandler({ plan, execute, bodyLimitBytes, logger, rateL
   };
 }
 
+/** The exchange a route's resolvers see: the client's disconnect, and the end of the reply. */
+function exchangeOf(res: ServerResponse): RestExchange {
+  const controller = new AbortController();
+  let over = false;
+  const ends: (() => void)[] = [];
+  // 'close' follows the last byte written, a destroy, or the client going away: the end either way.
+  res.once('close', () => {
+    over = true;
+    if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));
+    for (const fn of ends.splice(0)) fn();
+  });
+  return { signal: controller.signal, onEnd: (fn) => (over ? fn() : void ends.push(fn)) };
+}
+
+/** The legacy reply for an operation's first error. */
+export function resultErrorReply(compiled: CompiledRoute, result: ExecutionResult, request: RestRequest): RestReply {
+  const first = result.errors?.[0];
+  const given = first?.extensions?.code as string | undefined;
+  const code: ErrorCode = given !== undefined && given in httpStatusByCode ? (given as ErrorCode) : 'INTERNAL_SERVER_ERROR';
+  const message = code === 'INTERNAL_SERVER_ERROR' || !first ? 'Internal Server Error' : first.message;
+  return errorReply(compiled, code, message, request);
+}
+
+export function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/**
+ * Writes a subscription's events as one chunked 200 response, with backpressure, until it
+ * completes or fails (then the body just ends: the status is out already); a client that goes
+ * away cancels it.
+ */
+async function streamEvents(res: ServerResponse, events: AsyncIterable<ExecutionResult>, toChunk: (data: unknown) => string | undefined, contentType: string, logger: Logger): Promise<void> {
+  const iterator = events[Symbol.asyncIterator]();
+  let closed = false;
+  const onClose = () => {
+    closed = true;
+    void iterator.return?.();
+  };
+  res.once('close', onClose);
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  res.flushHeaders();
+  try {
+    while (!closed) {
+      const next = await iterator.next();
+      if (next.done || closed) break;
+      if (next.value.errors && next.value.errors.length > 0) {
+        logger.debug('REST stream ended by an error', { error: next.value.errors[0].message });
+        break;
+      }
+      const chunk = toChunk(next.value.data);
+      if (chunk !== undefined && chunk !== '' && !res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
+      }
+    }
+  } catch (error) {
+    logger.warn('REST stream failed', { error });
+  } finally {
+    res.off('close', onClose);
+    if (!closed) {
+      void iterator.return?.();
+      res.end();
+    }
+  }
+}
+
 function errorReply(compiled: CompiledRoute, code: ErrorCode, message: string, request: RestRequest): RestReply {
   const override = compiled.route.errors?.[code];
   if (typeof override === 'function') return override({ code, message }, request);
@@ -187,7 +266,7 @@ function errorReply(compiled: CompiledRoute, code: ErrorCode, message: string, r
   return compiled.profile.error(status, override?.message ?? message, code);
 }
 
-function buildVariables(route: RestRoute, request: RestRequest): Record<string, unknown> {
+export function buildVariables(route: Pick<RestRoute, 'variables'>, request: RestRequest): Record<string, unknown> {
   if (!route.variables) return {};
   if (typeof route.variables === 'function') return route.variables(request);
   const out: Record<string, unknown> = {};

@@ -23,6 +23,8 @@ export interface CompiledRoute {
   document: DocumentNode;
   /** The operation is made of public fields (`login`): callers without a key may run it. */
   public: boolean;
+  /** The `stream` subscription's document, when the route streams (see RestRoute.stream). */
+  streamDocument: DocumentNode | undefined;
   /** The bucket this route's requests take from, when its profile limits rates. */
   rateLimit: { class: 'default' | 'heavy'; bucket: RateLimitBucket } | undefined;
 }
@@ -76,6 +78,10 @@ export function buildRouteTable({ routes, operations, profiles, config, schema }
     if (!mount) continue; // profile disabled in config
     const found = documents.get(route.operation);
     if (!found) throw new KernelError('BP_ERR_REST_OPERATION', `plugin '${owner}': route ${route.method} ${route.path} runs operation '${route.operation}', which no operations document defines`);
+    const streamDocument = route.stream ? streamOperation(owner, route, documents) : undefined;
+    if (route.websocket && (route.method !== 'GET' || !streamDocument)) {
+      throw new KernelError('BP_ERR_REST_OPERATION', `plugin '${owner}': WebSocket route ${route.method} ${route.path} must be a GET with a stream`);
+    }
     const template = joinPath(mount.prefix, route.path);
     const { pattern, paramNames, tailParam } = compileTemplate(template);
     const rateClass = route.rateLimit ?? 'default';
@@ -91,6 +97,7 @@ export function buildRouteTable({ routes, operations, profiles, config, schema }
       paramNames,
       tailParam,
       document: found.document,
+      streamDocument,
       public: requiredScope(schema, found.document) === 'public',
       rateLimit: mount.rateLimits && rateClass !== 'none' ? { class: rateClass, bucket: mount.rateLimits[rateClass] } : undefined,
     };
@@ -104,6 +111,17 @@ export function buildRouteTable({ routes, operations, profiles, config, schema }
     mount.routes.push(compiled);
   }
   return [...listeners.values()];
+}
+
+/** The subscription a streaming route runs (a boot error unless it is one). */
+function streamOperation(owner: string, route: RestRoute, documents: Map<string, { document: DocumentNode }>): DocumentNode {
+  const name = route.stream!.operation;
+  const found = documents.get(name);
+  const op = found?.document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  if (!found || op?.operation !== 'subscription') {
+    throw new KernelError('BP_ERR_REST_OPERATION', `plugin '${owner}': route ${route.method} ${route.path} streams operation '${name}', which ${found ? 'is not a subscription' : 'no operations document defines'}`);
+  }
+  return found.document;
 }
 
 function collectOperations(sources: BuildRouteTableOptions['operations'], schema: GraphQLSchema): Map<string, { owner: string; document: DocumentNode }> {

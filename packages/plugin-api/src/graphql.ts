@@ -51,6 +51,23 @@ export interface GraphQLContext {
   core: CorePowers;
   /** Subscribe to a pubsub topic by its full name (`core:jobs`); ends when the daemon stops. */
   subscribe<T>(topic: string): AsyncIterableIterator<T>;
+  /** The HTTP exchange of the REST route this operation runs for; absent on `/graphql`. */
+  rest?: RestExchange;
+}
+
+/**
+ * The HTTP exchange behind a REST route's operation, for resolvers whose work outlives the
+ * operation: a route that proxies (an OpenAI router counting requests in flight) or waits (an
+ * on-demand start the client may give up on).
+ */
+export interface RestExchange {
+  /** Aborts when the client goes away before its reply has been sent in full. */
+  readonly signal: AbortSignal;
+  /**
+   * Runs `fn` once the exchange is over: the reply sent (a proxied stream to its end), failed,
+   * or the client gone. Runs at once if it is over already.
+   */
+  onEnd(fn: () => void): void;
 }
 
 /** The Pothos type configuration shared by core and every plugin. */

@@ -72,6 +72,31 @@ export type VariableSource = `params.${string}` | `query.${string}` | `body.${st
 export type RateLimitClass = 'default' | 'heavy' | 'none';
 
 /**
+ * A streamed answer: a named GraphQL **subscription** run through the same pipeline as the
+ * route's operation (auth, scopes, validation), each event written as it comes. Over HTTP the
+ * response is `200` with `contentType`, chunked, one {@link RestStream.event} result per event;
+ * it ends when the subscription completes or fails, and the subscription is cancelled when the
+ * client goes away. Errors before the first event (an unknown name, a bad argument) are the
+ * route's usual coded error replies. On a {@link RestRoute.websocket} route each event is one
+ * text message instead.
+ */
+export interface RestStream {
+  /** Name of a subscription in one of the plugin's `operations` documents. */
+  operation: string;
+  /** Variables for the subscription, as {@link RestRoute.variables}. */
+  variables?: Record<string, VariableSource> | ((request: RestRequest) => Record<string, unknown>);
+  /**
+   * Whether this request streams (e.g. `?follow=true`); otherwise the route's operation and
+   * `reply` answer it. Ignored on WebSocket routes. @default always
+   */
+  when?(request: RestRequest): boolean;
+  /** Content-Type of the streamed body. @default `application/x-ndjson` */
+  contentType?: string;
+  /** The bytes one event becomes (a body chunk or a WebSocket message); undefined skips the event. */
+  event(data: any, request: RestRequest): string | undefined;
+}
+
+/**
  * One legacy route, as data. It runs a named GraphQL operation through the same pipeline as
  * `/graphql` (auth, validation, errors) and shapes the result into the legacy reply.
  */
@@ -107,4 +132,14 @@ export interface RestRoute {
    * @default `default`
    */
   rateLimit?: RateLimitClass;
+  /** Streams the answer from a subscription (always, or when `stream.when(request)` holds). */
+  stream?: RestStream;
+  /**
+   * A WebSocket endpoint (method `GET`, `stream` required): an upgrade request is authenticated
+   * and rate limited like any request of the route, then receives `stream`'s events as text
+   * messages until either side closes (a socket opened with an access token is closed with
+   * 4401 when the token expires). A plain request without `Upgrade: websocket` is answered by
+   * the route's operation and `reply` (say, 426 with a hint). Served on the main listener only.
+   */
+  websocket?: boolean;
 }
