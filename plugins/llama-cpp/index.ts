@@ -2,7 +2,12 @@ import { definePlugin } from '../../core/plugin-api.ts';
 import { llamaCppConfigSchema } from './config.ts';
 import { LlamaInstanceEntity, llamaMigrations } from './entities.ts';
 import { initLlamaCpp } from './plugin-init.ts';
+import { addOpenAiRoutes } from './rest-openai.ts';
+import { addLlamactlV1Routes } from './rest-v1.ts';
+import { addLlamaRouterSchema } from './schema-router.ts';
 import { addLlamaSchema } from './schema.ts';
+import { addLlamactlSeedRoutes } from './rest-seed.ts';
+import { addLlamaSeedSchema } from './seed-schema.ts';
 
 /**
  * llama.cpp `llama-server` instances: named, persisted, supervised (health, crash restarts with
@@ -19,7 +24,16 @@ export const llamaCppPlugin = definePlugin({
   configSchema: llamaCppConfigSchema,
   entities: [LlamaInstanceEntity],
   migrations: llamaMigrations,
-  operations: [new URL('./operations.graphql', import.meta.url)],
+  operations: [new URL('./operations.graphql', import.meta.url), new URL('./operations-v1.graphql', import.meta.url), new URL('./operations-seed.graphql', import.meta.url)],
   init: initLlamaCpp,
-  schema: addLlamaSchema,
+  schema(builder, helpers) {
+    addLlamaSchema(builder, helpers);
+    addLlamaRouterSchema(builder, helpers);
+    addLlamaSeedSchema(builder, helpers);
+  },
+  rest(routes) {
+    addOpenAiRoutes(routes);
+    addLlamactlV1Routes(routes);
+    addLlamactlSeedRoutes(routes);
+  },
 });

@@ -10,6 +10,7 @@ import {
   type PluginStatusService,
 } from '../../core/plugin-api.ts';
 import { planEviction, type BudgetMember } from './budget.ts';
+import type { LlamaCppConfig } from './config.ts';
 import { baseUrlOf, errorText, leaseHolder, type LlamaContext } from './context.ts';
 import { instancesTopic, type LlamaInstanceView } from './instance-registry.ts';
 import { validateLlamaArgs } from './llama-args.ts';
@@ -52,6 +53,11 @@ export class LlamaCppService {
   }
 
   // ---- reads -------------------------------------------------------------------------------
+
+  /** The plugin's configuration (it holds no secrets; llamactl's `/api/v1/config` shows it). */
+  get config(): Readonly<LlamaCppConfig> {
+    return this.#ctx.config;
+  }
 
   /** Every instance, by name, with its health, stats and in-flight count. */
   list(): LlamaInstanceView[] {
