@@ -51,7 +51,7 @@ describe('loadConfig', () => {
     expect((error as { problems: string[] }).problems).toEqual([
       'server.port: expected integer port 0-65535',
       'server.hots: unknown key',
-      'auth.keys[0].scopes[0]: expected one of "read"|"operate"|"admin"',
+      'auth.keys[0].scopes[0]: expected one of "inference"|"read"|"operate"|"admin"',
       'jobs.maxConcurrent: expected positive integer',
     ]);
     expect((error as Error).message).toContain(file);

@@ -28,4 +28,10 @@ export interface CoreServices extends CorePowers {
 export interface GraphQLContext extends PluginGraphQLContext {
   daemon: DaemonInfo;
   core: CoreServices;
+  /**
+   * Set for subscription operations only: aborted when the stream ends, its client included
+   * (see use-subscription-cleanup.ts). A resolver that waits on something other than
+   * `subscribe()` (a log file, a timer) stops waiting on it.
+   */
+  subscriptionSignal?: AbortSignal;
 }

@@ -9,6 +9,9 @@ import { createDocumentCache } from './document-cache.ts';
 import { useParseLimits } from './parse-limits.ts';
 import { useCsrfPrevention } from './use-csrf-prevention.ts';
 import { useSubscriptionAccept } from './use-subscription-accept.ts';
+import { useSubscriptionCleanup } from './use-subscription-cleanup.ts';
+import { useDetachedErrorStacks } from './use-detached-error-stacks.ts';
+import { useErrorMessageCap } from './use-error-message-cap.ts';
 import { useRequestErrorStatus } from './use-request-error-status.ts';
 import { useScopes } from './use-scopes.ts';
 
@@ -60,6 +63,6 @@ export function createGraphQLServer({ schema, logger, graphiql, bodyLimitBytes, 
         args[0] instanceof GraphQLError ? logger.debug('GraphQL error', { message: args[0].message, path: args[0].path?.join('.') }) : logger.error(String(args[0]), { args: args.slice(1) }),
     },
     context: (initial) => createContext({ auth: initial.auth, requestId: initial.requestId, rest: initial.rest }),
-    plugins: [...(graphiqlAssets ? [graphiqlAssets.plugin()] : []), useCsrfPrevention(), useSubscriptionAccept(), useRequestErrorStatus(), useParseLimits(), useScopes()],
+    plugins: [...(graphiqlAssets ? [graphiqlAssets.plugin()] : []), useCsrfPrevention(), useSubscriptionAccept(), useSubscriptionCleanup(), useRequestErrorStatus(), useParseLimits(), useDetachedErrorStacks(), useErrorMessageCap(), useScopes()],
   });
 }

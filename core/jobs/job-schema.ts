@@ -208,7 +208,7 @@ async function* streamLog(ctx: import('../graphql/context.ts').GraphQLContext, i
     const current = await ctx.core.jobs.get(id);
     return !current || terminalJobStatuses.has(current.status);
   };
-  for await (const lines of followLines(job.logPath, { from: end, isFinished })) {
+  for await (const lines of followLines(job.logPath, { from: end, isFinished, signal: ctx.subscriptionSignal })) {
     if (lines.length > 0) yield { jobId: id, lines };
   }
 }

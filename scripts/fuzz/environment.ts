@@ -193,7 +193,12 @@ export async function startFuzzEnvironment(): Promise<FuzzEnvironment> {
   };
 }
 
-/** `HeapProfiler.collectGarbage` twice over the inspector protocol, then `Runtime.getHeapUsage`. */
+/**
+ * `HeapProfiler.collectGarbage` twice over the inspector protocol, then `Runtime.getHeapUsage`,
+ * each sent when the one before has answered: V8 runs the collection in a task after the
+ * message, so a `getHeapUsage` sent along with it is answered first, with the garbage counted
+ * (and RSS read then is the RSS before the collection).
+ */
 function inspectorGc(wsUrl: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(wsUrl);
@@ -202,10 +207,12 @@ function inspectorGc(wsUrl: string): Promise<number> {
       reject(new Error('inspector did not answer'));
     }, 30_000);
     const calls = ['HeapProfiler.collectGarbage', 'HeapProfiler.collectGarbage', 'Runtime.getHeapUsage'];
-    socket.on('open', () => calls.forEach((method, i) => socket.send(JSON.stringify({ id: i + 1, method }))));
+    const send = (id: number) => socket.send(JSON.stringify({ id, method: calls[id - 1] }));
+    socket.on('open', () => send(1));
     socket.on('message', (data) => {
       const message = JSON.parse(data.toString()) as { id?: number; result?: { usedSize?: number } };
-      if (message.id === calls.length) {
+      if (message.id !== undefined && message.id < calls.length) send(message.id + 1);
+      else if (message.id === calls.length) {
         clearTimeout(timer);
         socket.close();
         resolve(message.result?.usedSize ?? 0);

@@ -26,7 +26,8 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'duration-s': { type: 'string', default: '900' },
     concurrency: { type: 'string', default: '1' },
-    'rss-bound-mib': { type: 'string', default: '64' },
+    'rss-bound-mib': { type: 'string', default: '128' },
+    'heap-bound-mib': { type: 'string', default: '40' },
   },
 });
 const iterations = Number(values.iterations);
@@ -34,6 +35,7 @@ const seed = values.seed !== undefined ? Number(values.seed) >>> 0 : randomSeed(
 const durationMs = Number(values['duration-s']) * 1000;
 const concurrency = Math.max(1, Number(values.concurrency));
 const rssBoundBytes = Number(values['rss-bound-mib']) * 1024 * 1024;
+const heapBoundBytes = Number(values['heap-bound-mib']) * 1024 * 1024;
 const hangMs = 5000;
 
 interface Failure {
@@ -223,6 +225,8 @@ try {
     const peak = Number(/^VmHWM:\s+(\d+) kB/m.exec(await readFile(`/proc/${env.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
     log(`memory after a forced GC: RSS ${mib(baseline.rss)} → ${mib(rss)} MiB (${growth >= 0 ? '+' : ''}${mib(growth)}; bound +${mib(rssBoundBytes)} MiB), V8 heap used ${mib(baseline.heap)} → ${mib(heap)} MiB (largest sample ${mib(Math.max(peakHeap, heap))} MiB), peak RSS ${mib(peak)} MiB`);
     if (growth > rssBoundBytes) fail('rss', `RSS grew by ${mib(growth)} MiB over the run (bound ${mib(rssBoundBytes)} MiB)`, -1, '', `heap ${mib(baseline.heap)} → ${mib(heap)} MiB`);
+    // The leak detector: what live JS objects hold after a collection.
+    if (heap - baseline.heap > heapBoundBytes) fail('heap', `the V8 heap grew by ${mib(heap - baseline.heap)} MiB over the run (bound ${mib(heapBoundBytes)} MiB)`, -1, '', `RSS ${mib(baseline.rss)} → ${mib(rss)} MiB`);
 
     const metrics = await (await fetch(`${env.url}/metrics`, { headers: { authorization: `Bearer ${env.apiKey}` } })).text();
     const reached = new Set([...metrics.matchAll(/backplane_http_requests_total\{route="([^"]+)"/g)].map((m) => m[1]));

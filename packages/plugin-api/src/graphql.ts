@@ -49,7 +49,11 @@ export interface GraphQLContext {
   plugins: PluginRuntimeLookup;
   /** Daemon-wide powers, acting for the caller; see {@link CorePowers}. */
   core: CorePowers;
-  /** Subscribe to a pubsub topic by its full name (`core:jobs`); ends when the daemon stops. */
+  /**
+   * Subscribe to a pubsub topic by its full name (`core:jobs`); ends when the daemon stops and,
+   * in a subscription operation, as soon as that operation's stream ends (its client went away),
+   * so an async generator waiting on it runs its `finally` without waiting for an event.
+   */
   subscribe<T>(topic: string): AsyncIterableIterator<T>;
   /** The HTTP exchange of the REST route this operation runs for; absent on `/graphql`. */
   rest?: RestExchange;
