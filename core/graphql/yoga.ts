@@ -14,6 +14,7 @@ import { useDetachedErrorStacks } from './use-detached-error-stacks.ts';
 import { useErrorMessageCap } from './use-error-message-cap.ts';
 import { useRequestErrorStatus } from './use-request-error-status.ts';
 import { useScopes } from './use-scopes.ts';
+import { useCompiledExecution } from './use-jit.ts';
 
 /** What the HTTP layer passes along with each request. */
 export interface ServerContext {
@@ -63,6 +64,6 @@ export function createGraphQLServer({ schema, logger, graphiql, bodyLimitBytes, 
         args[0] instanceof GraphQLError ? logger.debug('GraphQL error', { message: args[0].message, path: args[0].path?.join('.') }) : logger.error(String(args[0]), { args: args.slice(1) }),
     },
     context: (initial) => createContext({ auth: initial.auth, requestId: initial.requestId, rest: initial.rest }),
-    plugins: [...(graphiqlAssets ? [graphiqlAssets.plugin()] : []), useCsrfPrevention(), useSubscriptionAccept(), useSubscriptionCleanup(), useRequestErrorStatus(), useParseLimits(), useDetachedErrorStacks(), useErrorMessageCap(), useScopes()],
+    plugins: [...(graphiqlAssets ? [graphiqlAssets.plugin()] : []), useCsrfPrevention(), useSubscriptionAccept(), useSubscriptionCleanup(), useRequestErrorStatus(), useParseLimits(), useDetachedErrorStacks(), useErrorMessageCap(), useScopes(), useCompiledExecution({ logger })],
   });
 }
