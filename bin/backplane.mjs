@@ -12,4 +12,7 @@ if (problem) {
 // a warm start skips the TypeScript stripper, about 18 MiB and a tenth of the start-up.
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off.
 module.enableCompileCache?.();
+// The young generation stays small until the daemon is ready (core/util/startup-heap.ts).
+const { holdYoungGeneration } = await import('../core/util/startup-heap.ts');
+holdYoungGeneration();
 await import('../core/main.ts');

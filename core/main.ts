@@ -13,6 +13,7 @@ import { coreSchemaModules } from './core-modules.ts';
 import { resolvePlugins } from './kernel/load-plugins.ts';
 import { orderPlugins } from './kernel/plugin-order.ts';
 import { createLogger } from './services/logger-service.ts';
+import { releaseYoungGeneration } from './util/startup-heap.ts';
 
 /** CLI entry: parse, load config, run the command, map failures to exit codes. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -75,6 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   try {
     await daemon.start();
+    releaseYoungGeneration();
   } catch (error) {
     logger.error('start failed', { error });
     await daemon.stop().catch(() => undefined);

@@ -103,4 +103,13 @@ describe('route table checks at boot', () => {
     const broken = definePlugin({ id: 'broken', version: '1.0.0', operations: ['query Broken { nothingHere }'] });
     await expect(startTestDaemon({ plugins: [broken] })).rejects.toThrow(/operation 'Broken' does not validate/);
   });
+
+  test('operations are checked one by one when their file does not validate as a whole', async () => {
+    // A fragment no operation spreads is an error for the whole file, not for any operation.
+    const unused = definePlugin({ id: 'unused', version: '1.0.0', operations: ['query Fine { daemon { version } }\nfragment Spare on DaemonInfo { version }'] });
+    const bp = await startTestDaemon({ plugins: [unused] });
+    await bp.stop();
+    const mixed = definePlugin({ id: 'mixed', version: '1.0.0', operations: ['query Fine { daemon { version } }\nquery Broken { nothingHere }'] });
+    await expect(startTestDaemon({ plugins: [mixed] })).rejects.toThrow(/operation 'Broken' does not validate: Cannot query field "nothingHere"/);
+  });
 });

@@ -1,5 +1,7 @@
-import cron, { type ScheduledTask as CronTask } from 'node-cron';
+import { createRequire } from 'node:module';
 import type { EntityManager } from '@mikro-orm/core';
+import type NodeCron from 'node-cron';
+import type { ScheduledTask as CronTask } from 'node-cron';
 import { describeError } from '../errors.ts';
 import type { Logger } from './logger-service.ts';
 import type { ScheduledRunContext, ScheduledTask, ScheduleOptions, SchedulerService } from '../../packages/plugin-api/src/services/scheduler.ts';
@@ -35,9 +37,21 @@ export function createScheduler(fork: () => EntityManager, { booted = Promise.re
   };
 }
 
+let nodeCron: typeof NodeCron | undefined;
+
+/**
+ * node-cron, loaded on the first cron schedule. Its ticks format the date with
+ * `Intl.DateTimeFormat`, which pages in ~5 MiB of ICU data: a daemon whose tasks are all
+ * `everyMs` never pays for it. Required (its CommonJS build), not imported, so `schedule` stays
+ * synchronous and still refuses a bad expression at once.
+ */
+function loadCron(): typeof NodeCron {
+  return (nodeCron ??= createRequire(import.meta.url)('node-cron') as typeof NodeCron);
+}
+
 function createTask(options: ScheduleOptions, logger: Logger, fork: () => EntityManager, booted: Promise<void>): ScheduledTask {
   if ((options.cron === undefined) === (options.everyMs === undefined)) throw new Error(`task '${options.id}': give exactly one of cron, everyMs`);
-  if (options.cron !== undefined && !cron.validate(options.cron)) throw new Error(`task '${options.id}': invalid cron expression '${options.cron}'`);
+  if (options.cron !== undefined && !loadCron().validate(options.cron)) throw new Error(`task '${options.id}': invalid cron expression '${options.cron}'`);
   const timeoutMs = options.timeoutMs ?? 60_000;
   const stopController = new AbortController();
   let current: Promise<void> | undefined;
@@ -70,7 +84,7 @@ function createTask(options: ScheduleOptions, logger: Logger, fork: () => Entity
 
   let cronTask: CronTask | undefined;
   if (options.cron !== undefined) {
-    cronTask = cron.createTask(options.cron, () => void runOnce('schedule'), { noOverlap: true });
+    cronTask = loadCron().createTask(options.cron, () => void runOnce('schedule'), { noOverlap: true });
     void cronTask.start();
   } else {
     const everyMs = options.everyMs!;

@@ -8,7 +8,7 @@ import { resolveIlabPaths } from './paths.ts';
 test('defaults follow ilab’s XDG layout under the home directory', () => {
   const config = ilabConfigSchema.parse({});
   expect(config).toMatchObject({ mode: 'real', bin: 'ilab', pipeline: 'accelerated', generatePipeline: 'full', devices: [], servingBackend: 'local', serveHost: '127.0.0.1', ports: { base: 8000, latest: 8001 } });
-  expect(config).toMatchObject({ modelCacheRefresh: '*/20 * * * *', modelCacheMaxAgeMs: 1_200_000, qnaEval: { podmanBin: 'podman', image: 'quay.io/bsalisbu/qna-eval', timeoutMs: 600_000 } });
+  expect(config).toMatchObject({ modelCacheRefresh: 1_200_000, modelCacheMaxAgeMs: 1_200_000, qnaEval: { podmanBin: 'podman', image: 'quay.io/bsalisbu/qna-eval', timeoutMs: 600_000 } });
   const paths = resolveIlabPaths(config, '/data/plugins/ilab');
   const home = os.homedir();
   expect(paths).toEqual({
@@ -43,4 +43,13 @@ test('every bad value names its path', () => {
     'plugins.ilab.convert.enabled: expected true or false',
     'plugins.ilab.mock.stepMs: expected non-negative integer',
   ]);
+});
+
+test('the model cache refreshes every 20 minutes by default, or on a configured interval or cron expression', () => {
+  expect(ilabConfigSchema.parse({ modelCacheRefresh: 300_000 }).modelCacheRefresh).toBe(300_000);
+  expect(ilabConfigSchema.parse({ modelCacheRefresh: '0 * * * *' }).modelCacheRefresh).toBe('0 * * * *');
+  const bad = (value: unknown) => formatIssues(ilabConfigSchema.safeParse({ modelCacheRefresh: value }).error!.issues, ['plugins', 'ilab']);
+  expect(bad(true)).toEqual(['plugins.ilab.modelCacheRefresh: expected a number of milliseconds or a cron expression']);
+  expect(bad(0)).toEqual(['plugins.ilab.modelCacheRefresh: expected positive integer']);
+  expect(bad('')).toEqual(['plugins.ilab.modelCacheRefresh: expected a cron expression']);
 });

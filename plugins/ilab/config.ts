@@ -90,8 +90,13 @@ export const ilabConfigSchema = z.strictObject({
       enabled: z.boolean({ error: 'expected true or false' }).default(process.platform === 'darwin'),
     })
     .prefault({}),
-  /** node-cron schedule of the `ilab model list` cache refresh. @default every 20 minutes */
-  modelCacheRefresh: z.string({ error: 'expected a cron expression' }).min(1, 'expected a cron expression').default('*/20 * * * *'),
+  /**
+   * When the `ilab model list` cache refreshes: milliseconds from the end of one refresh to the
+   * next, or a node-cron expression (`*\/20 * * * *`, wall-clock times). @default 1200000 (20 minutes)
+   */
+  modelCacheRefresh: z
+    .union([positiveInt, z.string().min(1, 'expected a cron expression')], { error: 'expected a number of milliseconds or a cron expression' })
+    .default(20 * 60_000),
   /** A cache older than this is served while a refresh runs in the background. @default 1200000 */
   modelCacheMaxAgeMs: positiveInt.default(20 * 60_000),
   /** Timeout of one `ilab model list` / `ilab data list`. @default 120000 */

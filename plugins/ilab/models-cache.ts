@@ -29,15 +29,15 @@ export interface ModelsCache {
 export const modelsRefreshedTopic = 'models-refreshed';
 
 /**
- * `ilab model list` behind an in-memory cache, refreshed by the scheduler (cron, plus once at
- * start), on demand, and when stale. The scheduler's task is the single flight: every refresh
+ * `ilab model list` behind an in-memory cache, refreshed by the scheduler (`schedule`: an
+ * interval in milliseconds or a cron expression, plus once at start), on demand, and when stale. The scheduler's task is the single flight: every refresh
  * goes through `trigger()`, so at most one `ilab model list` runs at a time.
  */
-export function createModelsCache({ cli, scheduler, pubsub, cron, maxAgeMs, timeoutMs }: {
+export function createModelsCache({ cli, scheduler, pubsub, schedule, maxAgeMs, timeoutMs }: {
   cli: IlabCli;
   scheduler: SchedulerService;
   pubsub: PubSubService;
-  cron: string;
+  schedule: number | string;
   maxAgeMs: number;
   timeoutMs: number;
 }): ModelsCache {
@@ -48,7 +48,7 @@ export function createModelsCache({ cli, scheduler, pubsub, cron, maxAgeMs, time
 
   const task: ScheduledTask = scheduler.schedule({
     id: 'model-cache-refresh',
-    cron,
+    ...(typeof schedule === 'number' ? { everyMs: schedule } : { cron: schedule }),
     runOnStart: true,
     // A little longer than the command's own timeout, so the command's error is the one reported.
     timeoutMs: timeoutMs + 5_000,

@@ -68,7 +68,7 @@ export async function createIlabService(services: PluginServices<IlabConfig>): P
     cli,
     scheduler: services.scheduler,
     pubsub: services.pubsub,
-    cron: config.modelCacheRefresh,
+    schedule: config.modelCacheRefresh,
     maxAgeMs: config.modelCacheMaxAgeMs,
     timeoutMs: config.listTimeoutMs,
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { createFakeIlab } from '../../test/fixtures/ilab/fake-ilab-env.ts';
 import { createFakeNvidiaSmi } from '../../test/fixtures/nvidia-smi/fake-nvidia-smi.ts';
+import { icuResidentMiB } from './lib/icu-resident.ts';
 import { median, report } from './lib/load.ts';
 import { memoryOf, repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
@@ -59,16 +60,28 @@ async function realOrFakeLlamaServer(): Promise<string> {
   return fake;
 }
 
+/**
+ * CPU milliseconds (user + system) of the process itself, not its children, from /proc: the
+ * plugins' commands (fakes are Node processes) stay out, and load disturbs it far less than
+ * wall time.
+ */
+async function ownCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /** One daemon start on the bench's data dir (kept between runs, as a host keeps it). */
 async function daemonRun(options: Parameters<typeof spawnBenchDaemon>[2] = {}) {
   const daemon = await spawnBenchDaemon(config, dataDir, options);
+  const cpuMs = await ownCpuMs(daemon.pid);
   try {
     const response = await fetch(`${daemon.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ plugins { id status message } }' }) });
     const plugins = ((await response.json()) as { data: { plugins: { id: string; status: string; message: string | null }[] } }).data.plugins;
     const notReady = plugins.filter((p) => p.status !== 'ready');
     if (notReady.length > 0) throw new Error(`plugins not ready: ${JSON.stringify(notReady)}`);
     await sleep(idleMs);
-    return { readyMs: daemon.readyMs, rssMiB: (await memoryOf(daemon.pid)).rssMiB, plugins: plugins.map((p) => p.id) };
+    return { readyMs: daemon.readyMs, cpuMs, rssMiB: (await memoryOf(daemon.pid)).rssMiB, icuMiB: await icuResidentMiB(daemon.pid), plugins: plugins.map((p) => p.id) };
   } finally {
     await daemon.stop({ keepData: true });
   }
@@ -79,17 +92,24 @@ async function baselineRun(packages: string[]) {
   const load = (name: string) => (name.endsWith('.json') ? `require(${JSON.stringify(name)});` : `await import(${JSON.stringify(name)});`);
   const source = `import { createRequire } from 'node:module';\nconst require = createRequire(process.cwd() + '/');\n${packages.map(load).join('\n')}\nconsole.log('imported');\nsetInterval(() => {}, 1 << 30);`;
   const started = performance.now();
+  let importMs = 0;
+  let cpuMs = 0;
   // Evaluated with the repo as cwd, so the bare names resolve to the same node_modules.
   // The daemon's compile cache (bin/backplane.mjs enables it) serves the baseline's imports too.
   const child = execa(process.execPath, ['--input-type=module', '-e', source], { cwd: repoRoot, reject: false, buffer: false, env: { NODE_COMPILE_CACHE: compileCache } });
   try {
     await new Promise<void>((resolve, reject) => {
-      child.stdout!.once('data', () => resolve());
+      child.stdout!.once('data', () => {
+        importMs = performance.now() - started;
+        void ownCpuMs(child.pid!).then((ms) => {
+          cpuMs = ms;
+          resolve();
+        }, reject);
+      });
       void child.then((result) => reject(new Error(`baseline exited: ${String(result.stderr ?? '')}`)));
     });
-    const importMs = performance.now() - started;
     await sleep(idleMs);
-    return { importMs, rssMiB: (await memoryOf(child.pid!)).rssMiB };
+    return { importMs, cpuMs, rssMiB: (await memoryOf(child.pid!)).rssMiB, icuMiB: await icuResidentMiB(child.pid!) };
   } finally {
     child.kill();
     await child;
@@ -108,20 +128,32 @@ try {
   const rss: number[] = [];
   const imports: number[] = [];
   const baseRss: number[] = [];
+  const icu: (number | null)[] = [];
+  const cpu: number[] = [];
+  const baseCpu: number[] = [];
+  const baseIcu: (number | null)[] = [];
   for (let i = 0; i < runs; i++) {
     const d = await daemonRun();
     ready.push(d.readyMs);
     rss.push(d.rssMiB);
+    icu.push(d.icuMiB);
+    cpu.push(d.cpuMs);
     const b = await baselineRun(packages);
     imports.push(b.importMs);
     baseRss.push(b.rssMiB);
+    baseIcu.push(b.icuMiB);
+    baseCpu.push(b.cpuMs);
   }
   const range = (values: number[]) => `${Math.round(Math.min(...values))}–${Math.round(Math.max(...values))}`;
   report('daemon: first start (new data dir, migrations)', { ready_ms: Math.round(fresh.readyMs), rss_MiB: fresh.rssMiB.toFixed(1) });
   report(`daemon: spawn to /readyz (median of ${runs})`, { median_ms: Math.round(median(ready)), range_ms: range(ready) });
   report('baseline: spawn to packages imported', { median_ms: Math.round(median(imports)), range_ms: range(imports) });
+  report('CPU to ready, own process (daemon / baseline)', { daemon_ms: Math.round(median(cpu)), baseline_ms: Math.round(median(baseCpu)), ratio: median(cpu) / median(baseCpu) });
   report('daemon: idle RSS 1 s after ready', { median_MiB: median(rss).toFixed(1) });
   report('baseline: idle RSS 1 s after imports', { median_MiB: median(baseRss).toFixed(1) });
+  // The ICU data is linked into the Node binary: its resident pages, from /proc/<pid>/pagemap.
+  const icuText = (values: (number | null)[]) => (values.includes(null) ? 'n/a' : median(values as number[]).toFixed(1));
+  report('ICU data resident at idle (daemon / baseline)', { daemon_MiB: icuText(icu), baseline_MiB: icuText(baseIcu) });
   report('ready time / import time (aim <= 1.5)', { ratio: median(ready) / median(imports) });
   report('RSS - baseline RSS (aim <= 25 MiB)', { delta_MiB: (median(rss) - median(baseRss)).toFixed(1) });
 } finally {
