@@ -62,6 +62,11 @@ describe('REST proxy replies stream through without buffering', () => {
       });
     },
     '/slow': () => undefined, // never answers
+    // Which upstream connection carried the request.
+    '/conn': (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ port: req.socket.remotePort }));
+    },
   };
 
   beforeAll(async () => {
@@ -106,6 +111,16 @@ describe('REST proxy replies stream through without buffering', () => {
     await hang.started.opened;
     controller.abort();
     await waitFor(() => Promise.race([hang.closed.opened.then(() => true), new Promise<undefined>((resolve) => setTimeout(resolve, 50))]), { timeoutMs: 5_000 });
+  });
+
+  test('upstream connections are kept alive: requests in a row share one', async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await bp.request('/t/proxy/conn', { headers: auth });
+      expect(response.status).toBe(200);
+      ports.push(((await response.json()) as { port: number }).port);
+    }
+    expect(new Set(ports).size).toBe(1);
   });
 
   test('request bodies stream upstream; hop-by-hop headers and the caller’s credentials stay behind', async () => {

@@ -6,6 +6,21 @@ import { toRecord, type JobPatch, type JobStore } from './job-store.ts';
 import { followLines } from './log-file.ts';
 import { progressLines } from './progress-lines.ts';
 
+/** The least time between two reads of a running job's log. */
+const readPauseMs = 250;
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
 export interface ProgressTrackerOptions {
   store: JobStore;
   logger: Logger;
@@ -80,17 +95,23 @@ export class ProgressTracker {
     };
     try {
       for await (const batch of followLines(row.logPath, { from: 0, isFinished: () => finished, signal })) {
-        const create = this.#byJob.get(row.id) ?? this.#byKind.get(`${row.plugin}/${row.kind}`);
-        if (!create) continue;
-        parser ??= create(toRecord(row));
-        for (const line of progressLines(batch)) {
-          const parsed = parser(line);
-          if (parsed) pending = { ...pending, ...parsed };
+        try {
+          const create = this.#byJob.get(row.id) ?? this.#byKind.get(`${row.plugin}/${row.kind}`);
+          if (!create) continue;
+          parser ??= create(toRecord(row));
+          for (const line of progressLines(batch)) {
+            const parsed = parser(line);
+            if (parsed) pending = { ...pending, ...parsed };
+          }
+          if (!pending) continue;
+          const wait = 1000 - (Date.now() - lastWrite);
+          if (wait <= 0) await flush();
+          else timer ??= setTimeout(() => void flush().catch(() => undefined), wait);
+        } finally {
+          // Progress is written at most once a second: a chatty log (llama-server logs every
+          // request) is read in a few large batches a second, not once per write.
+          if (!finished) await pause(readPauseMs, signal);
         }
-        if (!pending) continue;
-        const wait = 1000 - (Date.now() - lastWrite);
-        if (wait <= 0) await flush();
-        else timer ??= setTimeout(() => void flush().catch(() => undefined), wait);
       }
       await flush();
     } catch (error) {

@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream';
 import type { RestProxyTarget } from './route.ts';
 
@@ -7,6 +7,20 @@ import type { RestProxyTarget } from './route.ts';
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 /** The caller's credentials for backplane are not the backend's business. */
 const credentials = new Set(['authorization', 'x-api-key', 'cookie']);
+
+/**
+ * Upstream connections are kept alive and reused (a new TCP connection per request costs both
+ * ends more than the exchange itself on a fast backend), in the proxy's own pool: few idle ones
+ * per origin, reused most recent first, closed after 2 s idle (sooner when the server's
+ * `Keep-Alive` hint says so), because servers such as llama-server's cpp-httplib hold a worker
+ * thread for every open connection.
+ */
+const agentOptions = { keepAlive: true, maxFreeSockets: 8, timeout: 2000, scheduling: 'lifo' } as const;
+let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+function agentFor(protocol: string): HttpAgent {
+  agents ??= { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
+  return protocol === 'https:' ? agents.https : agents.http;
+}
 
 export interface ProxyRequestOptions {
   req: IncomingMessage;
@@ -35,7 +49,12 @@ export function proxyRequest({ req, res, target, body, onError }: ProxyRequestOp
       onError({ status: 502, message: 'Bad gateway: the route names no valid upstream URL', cause });
       return resolve();
     }
-    const controller = new AbortController();
+    // Aborting means destroying the upstream request (its socket leaves the pool with it).
+    let aborted = false;
+    const abort = () => {
+      aborted = true;
+      upstream.destroy();
+    };
     let settled = false;
     const finish = () => {
       if (settled) return;
@@ -46,25 +65,26 @@ export function proxyRequest({ req, res, target, body, onError }: ProxyRequestOp
     const fail = (status: 502 | 504, message: string, cause?: unknown) => {
       if (res.headersSent) res.destroy();
       else onError({ status, message, cause });
-      controller.abort();
+      abort();
       finish();
     };
     const timer = target.timeoutMs === undefined ? undefined : setTimeout(() => fail(504, `Gateway timeout: the upstream server did not answer within ${target.timeoutMs} ms`), target.timeoutMs);
 
-    const upstream = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers: requestHeaders(req, target, body), signal: controller.signal });
+    const upstream = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers: requestHeaders(req, target, body), agent: agentFor(url.protocol) });
     // Client gone before the exchange ended: stop the upstream work (a generation, a stream).
     res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) abort();
       finish();
     });
     upstream.on('error', (error) => {
-      if (!settled && !controller.signal.aborted) fail(502, `Bad gateway: the upstream server could not be reached (${(error as NodeJS.ErrnoException).code ?? error.message})`, error);
+      if (!settled && !aborted) fail(502, `Bad gateway: the upstream server could not be reached (${(error as NodeJS.ErrnoException).code ?? error.message})`, error);
     });
     upstream.once('response', (answer) => {
       clearTimeout(timer);
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer.headers));
-      // Headers go out now, before the first chunk: an SSE client sees its stream open at once.
-      res.flushHeaders();
+      // A body of unknown length (SSE, chunked) may take a while: its headers go out now, so the
+      // client sees its stream open at once. A sized one goes out with its first bytes.
+      if (answer.headers['content-length'] === undefined) res.flushHeaders();
       pipeline(answer, res, () => finish());
     });
 
