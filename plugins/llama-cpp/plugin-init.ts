@@ -4,6 +4,7 @@ import type { LlamaCppConfig } from './config.ts';
 import { errorText, runJobKind, type LlamaContext } from './context.ts';
 import { InstanceRegistry } from './instance-registry.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { RuntimeSettings } from './runtime-settings.ts';
 import { LlamaCppService } from './service.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -15,6 +16,9 @@ import { Supervisor } from './supervisor.ts';
  */
 export async function initLlamaCpp(services: PluginServices<LlamaCppConfig>): Promise<LlamaCppService> {
   const { config, logger } = services;
+  // Overrides set at run time (PUT /api/config) apply before anything reads the config.
+  const settings = new RuntimeSettings(config, services.dataDir, logger);
+  await settings.load();
   const registry = new InstanceRegistry({ db: services.db, pubsub: services.pubsub });
   await registry.load();
   const ctx: LlamaContext = {
@@ -39,12 +43,30 @@ export async function initLlamaCpp(services: PluginServices<LlamaCppConfig>): Pr
   const report = await adoptInstances(ctx, supervisor);
   if (report.adopted + report.settled + report.restarting > 0) logger.info('llama-server runs reconciled', { ...report });
 
-  services.scheduler.schedule({ id: 'health', everyMs: config.healthIntervalMs, timeoutMs: Math.max(config.healthTimeoutMs * 3, 10_000), run: () => supervisor.probeAll() });
-  services.scheduler.schedule({
-    id: 'idle-stop',
-    everyMs: config.idleCheckIntervalMs,
-    timeoutMs: (config.stopTimeoutSeconds + 30) * 1000,
-    run: () => service.stopIdle().catch((error) => logger.warn('idle check failed', { error: errorText(error) })),
+  // Rescheduled when their settings change at run time; the scheduler keeps ids of stopped
+  // tasks, so each generation gets its own.
+  let generation = 0;
+  let tasks: { stop(): void }[] = [];
+  const scheduleTasks = () => {
+    for (const task of tasks) task.stop();
+    const suffix = generation++ === 0 ? '' : `-${generation - 1}`;
+    tasks = [
+      services.scheduler.schedule({ id: `health${suffix}`, everyMs: config.healthIntervalMs, timeoutMs: Math.max(config.healthTimeoutMs * 3, 10_000), run: () => supervisor.probeAll() }),
+      services.scheduler.schedule({
+        id: `idle-stop${suffix}`,
+        everyMs: config.idleCheckIntervalMs,
+        timeoutMs: (config.stopTimeoutSeconds + 30) * 1000,
+        run: () => service.stopIdle().catch((error) => logger.warn('idle check failed', { error: errorText(error) })),
+      }),
+    ];
+  };
+  scheduleTasks();
+  const scheduleKeys = new Set(['healthIntervalMs', 'healthTimeoutMs', 'idleCheckIntervalMs', 'stopTimeoutSeconds']);
+  service.configure(async (input) => {
+    const changed = await settings.update(input);
+    if (changed.some((key) => scheduleKeys.has(key))) scheduleTasks();
+    if (changed.length > 0) logger.info('llama-cpp settings changed at run time', { changed });
+    return changed;
   });
   services.lifecycle.onShutdown(async () => {
     supervisor.close();

@@ -329,6 +329,15 @@ export function addLlamactlSeedRoutes(routes: { add(route: RestRoute): void }): 
     },
   });
   routes.add({ profile, method: 'GET', path: '/api/config', operation: 'LlamaSeedConfig', reply: (data: { llamaCppConfig: unknown }) => ({ json: data.llamaCppConfig }) });
+  routes.add({
+    profile,
+    method: 'PUT',
+    path: '/api/config',
+    operation: 'LlamaSeedConfigUpdate',
+    rateLimit: 'heavy',
+    variables: { input: 'body' },
+    reply: (data: { updateLlamaCppConfig: unknown }) => ({ json: data.updateLlamaCppConfig }),
+  });
 
   routes.add({
     profile,

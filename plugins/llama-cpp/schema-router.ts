@@ -1,4 +1,4 @@
-import { NotFoundError, requireScope, UnavailableError, z, type Builder, type SchemaHelpers } from '../../core/plugin-api.ts';
+import { InputError, NotFoundError, requireScope, UnavailableError, type Builder, type SchemaHelpers } from '../../core/plugin-api.ts';
 import type { LlamaCppService } from './service.ts';
 
 /** Where a routed request goes. */
@@ -47,10 +47,12 @@ export function addLlamaRouterSchema(builder: Builder, { api }: SchemaHelpers<Ll
       description:
         'Picks the instance a request’s `model` (name or alias) names and makes sure it runs: a stopped on-demand instance is started and awaited. NOT_FOUND (details.code model_not_found) for an unknown model; UNAVAILABLE (instance_not_running) when it is not running and may not be started; BACKEND_ERROR or TIMEOUT when the start fails. Run from a REST route, the request counts as in flight until the route’s reply ends, and a client that goes away gives up the wait.',
       args: {
-        model: t.arg.string({ required: true, validate: { schema: z.string().min(1).max(256) } }),
+        model: t.arg.string({ required: true, description: '1 to 256 characters.' }),
         start: t.arg.boolean({ defaultValue: true, description: 'Start an on-demand instance (false: only a running one will do).' }),
       },
       resolve: async (_r, { model, start }, ctx) => {
+        // Checked here rather than by a zod schema: this runs once per proxied request.
+        if (model.length === 0 || model.length > 256) throw new InputError('model: expected 1 to 256 characters');
         const llama = api(ctx);
         const target = llama.resolveModel(model);
         if (!target) throw new NotFoundError(`The model '${model}' does not exist`, { details: { code: 'model_not_found', model } });
@@ -80,4 +82,19 @@ export function addLlamaRouterSchema(builder: Builder, { api }: SchemaHelpers<Ll
       resolve: (_r, _a, ctx) => api(ctx).config,
     }),
   }));
+
+  builder.mutationField('updateLlamaCppConfig', (t) =>
+    t.field({
+      type: 'JSON',
+      extensions: requireScope('admin'),
+      description:
+        'Changes the llama-cpp settings that may change at run time — healthIntervalMs, healthTimeoutMs, unhealthyThreshold, startTimeoutMs, stopTimeoutSeconds, idleCheckIntervalMs, onDemandStartTimeoutMs, restart (merged), groups (replaced), defaults (merged); `null` puts a key back to the config file’s value — and returns the configuration in effect. Kept across daemon restarts. BAD_USER_INPUT names a read-only key (llamaServerPath, host, modelRoots, portRange: config file and restart), an unknown key or a bad value; nothing changes then.',
+      args: { input: t.arg({ type: 'JSON', required: true }) },
+      resolve: async (_r, { input }, ctx) => {
+        const llama = api(ctx);
+        await llama.updateConfig(input);
+        return llama.config;
+      },
+    }),
+  );
 }

@@ -79,7 +79,7 @@ export function addLlamaSchema(builder: Builder, { api, refs }: SchemaHelpers<Ll
       autoRestart: t.exposeBoolean('autoRestart'),
       maxRestarts: t.exposeInt('maxRestarts'),
       onDemandStart: t.exposeBoolean('onDemandStart'),
-      idleTimeoutMinutes: t.exposeInt('idleTimeoutMinutes'),
+      idleTimeoutMinutes: t.exposeFloat('idleTimeoutMinutes', { description: 'Stop after this many minutes without requests (fractions allowed); 0: never.' }),
       group: t.exposeString('group', { nullable: true }),
     }),
   });
@@ -146,7 +146,7 @@ export function addLlamaSchema(builder: Builder, { api, refs }: SchemaHelpers<Ll
       autoRestart: t.boolean(),
       maxRestarts: t.int(),
       onDemandStart: t.boolean(),
-      idleTimeoutMinutes: t.int(),
+      idleTimeoutMinutes: t.float({ description: 'Stop after this many minutes without requests (fractions allowed: 0.5 is 30 s); 0: never.' }),
       group: t.string({ description: 'A budget group of the config (`groups`); null: none.' }),
     }),
   });

@@ -59,6 +59,23 @@ export class LlamaCppService {
     return this.#ctx.config;
   }
 
+  #configure: ((input: unknown) => Promise<string[]>) | undefined;
+
+  /** Plugin init: how {@link updateConfig} applies a change (see runtime-settings.ts). */
+  configure(apply: (input: unknown) => Promise<string[]>): void {
+    this.#configure = apply;
+  }
+
+  /**
+   * Changes the settings that may change at run time (probing, timeouts, restart policy, idle
+   * check, group budgets, instance defaults), kept across restarts; resolves with the keys that
+   * changed. `BAD_USER_INPUT` names a read-only or unknown key, or a bad value.
+   */
+  async updateConfig(input: unknown): Promise<string[]> {
+    if (!this.#configure) throw new UnavailableError('The llama-cpp plugin is still starting');
+    return this.#configure(input);
+  }
+
   /** Every instance, by name, with its health, stats and in-flight count. */
   list(): LlamaInstanceView[] {
     return this.#ctx.registry.views();
@@ -354,7 +371,7 @@ export class LlamaCppService {
       const minutes = state.options.idleTimeoutMinutes;
       if (state.status !== 'running' || minutes <= 0 || this.#ctx.registry.inFlight(state.name) > 0) continue;
       if (now - lastUsed(state) < minutes * 60_000) continue;
-      await this.stop(state.name, { message: `stopped after ${minutes} minute${minutes === 1 ? '' : 's'} without requests` }).catch((error) =>
+      await this.stop(state.name, { message: `stopped after ${idleText(minutes)} without requests` }).catch((error) =>
         this.#ctx.logger.warn('idle stop failed', { instance: state.name, error: errorText(error) }),
       );
     }
@@ -467,6 +484,12 @@ export class LlamaCppService {
 }
 
 /** The later of the last request and the start of the current run. */
+/** `1 minute`, `5 minutes`, `30 s` (fractional minutes). */
+function idleText(minutes: number): string {
+  if (Number.isInteger(minutes)) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  return `${Math.round(minutes * 600) / 10} s`;
+}
+
 function lastUsed(state: LlamaInstance): number {
   return Math.max(state.lastRequestAt?.getTime() ?? 0, state.readyAt?.getTime() ?? 0, state.startedAt?.getTime() ?? 0);
 }

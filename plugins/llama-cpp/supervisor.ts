@@ -6,6 +6,10 @@ import { exitText, leaseGpus, releaseLease, spawnRun, terminateRun, waitForPid }
 import { tailLines } from './log-tail.ts';
 import type { LlamaHealth, LlamaInstance } from './types.ts';
 
+/** Probe interval right after a spawn, for {@link earlyProbeWindowMs}. */
+const earlyProbeMs = 10;
+const earlyProbeWindowMs = 1_000;
+
 /** Lines of the run's log put into a failure message. */
 const failureLogLines = 8;
 
@@ -132,16 +136,18 @@ export class Supervisor {
   }
 
   /**
-   * Probes a just-started instance on a short back-off (25 ms, doubling up to
-   * `healthIntervalMs`): the tiny models load in milliseconds, and a refused loopback connection
-   * costs next to nothing. The regular schedule takes over after.
+   * Probes a just-started instance every {@link earlyProbeMs} for its first second (the tiny
+   * models are healthy some 20 ms after llama-server starts, and a refused loopback connection
+   * costs next to nothing), then on a back-off doubling up to `healthIntervalMs`, where the
+   * regular schedule takes over.
    */
-  probeEarly(name: string, jobId: string, delayMs = 25): void {
+  probeEarly(name: string, jobId: string, spawnedAt = performance.now(), delayMs = earlyProbeMs): void {
     if (delayMs >= this.#ctx.config.healthIntervalMs || this.#closed) return;
     setTimeout(() => {
       const state = this.#ctx.registry.get(name);
       if (!state || state.jobId !== jobId || state.status !== 'starting') return;
-      void this.probe(name).finally(() => this.probeEarly(name, jobId, delayMs * 2));
+      const next = performance.now() - spawnedAt < earlyProbeWindowMs ? earlyProbeMs : delayMs * 2;
+      void this.probe(name).finally(() => this.probeEarly(name, jobId, spawnedAt, next));
     }, delayMs).unref();
   }
 

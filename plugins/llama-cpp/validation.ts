@@ -31,7 +31,8 @@ export const optionsInputSchema = z.strictObject({
   autoRestart: z.boolean().optional(),
   maxRestarts: z.number().int().min(0).max(1000).optional(),
   onDemandStart: z.boolean().optional(),
-  idleTimeoutMinutes: z.number().int().min(0).max(525_600).optional(),
+  // Fractions allowed (0.5: 30 s); llamactl's faces take whole minutes.
+  idleTimeoutMinutes: z.number().min(0).max(525_600).optional(),
   group: z.string().max(50).nullable().optional(),
 });
 
