@@ -1,7 +1,6 @@
-import type { GpuService, HttpClientService, JobService, Logger, ProcessService } from '../../core/plugin-api.ts';
+import type { GpuService, HttpClientService, JobService, KeyedMutex, Logger, ProcessService } from '../../core/plugin-api.ts';
 import type { LlamaCppConfig } from './config.ts';
 import type { InstanceRegistry } from './instance-registry.ts';
-import type { KeyedMutex } from './keyed-mutex.ts';
 
 /** What the plugin's parts share: its config, core services and its own state. */
 export interface LlamaContext {

@@ -3,7 +3,7 @@ import { adoptInstances } from './adoption.ts';
 import type { LlamaCppConfig } from './config.ts';
 import { errorText, runJobKind, type LlamaContext } from './context.ts';
 import { InstanceRegistry } from './instance-registry.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
+import { KeyedMutex } from '../../core/plugin-api.ts';
 import { RuntimeSettings } from './runtime-settings.ts';
 import { LlamaCppService } from './service.ts';
 import { Supervisor } from './supervisor.ts';

@@ -3,7 +3,7 @@ import { logLevels } from './seed-logs.ts';
 
 /**
  * llamactl's documented `/api` face, route by route as its first API reference describes it
- * (`/work/shared/seeds/001_…`; the real llamactl's `/api/v1` is rest-v1.ts): instances CRUD and
+ * (the llamactl API seed document; the real llamactl's `/api/v1` is rest-v1.ts): instances CRUD and
  * operations, health, logs (`lines`, `level`, `follow` as NDJSON), start-all/stop-all, system
  * status and info, config, JWT login and refresh, and the `/api/ws` WebSocket. Every route runs
  * an operation of operations-seed.graphql; errors are the `llamactl` profile's

@@ -1,6 +1,5 @@
-import type { GpuService, HttpClientService, JobService, Logger, ProcessService } from '../../core/plugin-api.ts';
+import type { GpuService, HttpClientService, JobService, KeyedMutex, Logger, ProcessService } from '../../core/plugin-api.ts';
 import type { VllmPodmanConfig } from './config.ts';
-import type { KeyedMutex } from './keyed-mutex.ts';
 import type { Podman } from './podman.ts';
 import type { ServerRegistry } from './server-registry.ts';
 

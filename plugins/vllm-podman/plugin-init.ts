@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { PluginServices } from '../../core/plugin-api.ts';
 import type { VllmPodmanConfig } from './config.ts';
 import { errorText, serverJobKind, type VllmContext } from './context.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
+import { KeyedMutex } from '../../core/plugin-api.ts';
 import { createPodman } from './podman.ts';
 import { ServerMonitor } from './server-monitor.ts';
 import { ServerRegistry } from './server-registry.ts';

@@ -64,3 +64,4 @@ export type { PubSubService } from './services/pubsub.ts';
 export type { SchedulerService, ScheduleOptions, ScheduledTask, ScheduledRunContext } from './services/scheduler.ts';
 export type { ServingRegistry, ServingBackend, ServingInstance, ServingStartSpec, ServingStatus } from './services/serving.ts';
 export { ProcessError, PROCESS_ERROR_BRAND, STDERR_TAIL_BYTES, isProcessError, type ProcessFailure } from './process-error.ts';
+export { KeyedMutex } from './keyed-mutex.ts';

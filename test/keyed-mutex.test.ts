@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { KeyedMutex } from './keyed-mutex.ts';
+import { KeyedMutex } from '../core/plugin-api.ts';
 
 test('runs of one key are serialised; other keys are not blocked', async () => {
   const mutex = new KeyedMutex();

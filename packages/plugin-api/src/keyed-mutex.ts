@@ -1,7 +1,13 @@
 /**
  * One lock per key: `run(key, fn)` waits for every earlier `run` with the same key, so two
- * operations on one instance (a start racing a stop, a crash restart racing a delete) never
- * interleave.
+ * operations on one server (a start racing a stop, a crash restart racing a delete, a double
+ * start of one name) never interleave: the second sees the first one's outcome.
+ *
+ * @example
+ * ```ts
+ * const locks = new KeyedMutex();
+ * await locks.run(name, () => startServer(name));
+ * ```
  */
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<void>>();
