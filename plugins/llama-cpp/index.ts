@@ -24,7 +24,7 @@ export const llamaCppPlugin = definePlugin({
   configSchema: llamaCppConfigSchema,
   entities: [LlamaInstanceEntity],
   migrations: llamaMigrations,
-  operations: [new URL('./operations.graphql', import.meta.url), new URL('./operations-v1.graphql', import.meta.url), new URL('./operations-seed.graphql', import.meta.url)],
+  operations: [new URL('./operations-v1.graphql', import.meta.url), new URL('./operations-seed.graphql', import.meta.url)],
   init: initLlamaCpp,
   schema(builder, helpers) {
     addLlamaSchema(builder, helpers);
