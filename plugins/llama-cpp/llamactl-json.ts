@@ -1,5 +1,6 @@
 import { InputError } from '../../core/plugin-api.ts';
 import { allowedLlamaArgs } from './llama-args.ts';
+import type { LlamaInstanceOptions } from './types.ts';
 
 /** An instance as `operations-v1.graphql` reads it (fragment `LlamaV1Instance`). */
 export interface V1InstanceData {
@@ -9,18 +10,7 @@ export interface V1InstanceData {
   port: number;
   modelPath: string;
   createdAt: string;
-  options: {
-    threads: number | null;
-    ctxSize: number;
-    gpuLayers: number;
-    parallel: number;
-    aliases: string[];
-    extraArgs: string[];
-    autoRestart: boolean;
-    maxRestarts: number;
-    onDemandStart: boolean;
-    idleTimeoutMinutes: number;
-  };
+  options: Pick<LlamaInstanceOptions, 'threads' | 'ctxSize' | 'gpuLayers' | 'parallel' | 'aliases' | 'extraArgs' | 'autoRestart' | 'maxRestarts' | 'onDemandStart' | 'idleTimeoutMinutes'>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { InputError, z, type RestRequest, type RestRoute } from '../../core/plugin-api.ts';
 import { logLevels } from './seed-logs.ts';
+import type { LlamaInstanceOptions } from './types.ts';
 
 /**
  * llamactl's documented `/api` face, route by route as its first API reference describes it
@@ -22,21 +23,7 @@ interface SeedInstanceData {
   pid: number | null;
   createdAt: string;
   updatedAt: string;
-  options: {
-    threads: number | null;
-    ctxSize: number;
-    gpuLayers: number;
-    parallel: number;
-    aliases: string[];
-    extraArgs: string[];
-    gpuCount: number;
-    gpuIndices: number[];
-    autoRestart: boolean;
-    maxRestarts: number;
-    onDemandStart: boolean;
-    idleTimeoutMinutes: number;
-    group: string | null;
-  };
+  options: LlamaInstanceOptions;
   health: { state: string; lastCheckAt: string | null; latencyMs: number | null; failureCount: number };
   stats: { rssBytes: number | null; cpuPercent: number | null; uptimeSeconds: number | null; tokensPerSecond: number | null } | null;
 }
