@@ -1,6 +1,5 @@
-import { open, realpath, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { InputError } from '../../core/plugin-api.ts';
+import { open, stat } from 'node:fs/promises';
+import { confinePath, InputError } from '../../core/plugin-api.ts';
 import type { ModelInfo } from './entities.ts';
 
 /**
@@ -9,27 +8,11 @@ import type { ModelInfo } from './entities.ts';
  * path. Confinement is checked before existence, so a refused path never reveals whether it exists.
  */
 export async function resolveModelFile(input: string, roots: readonly string[]): Promise<string> {
-  if (!path.isAbsolute(input)) throw new InputError('Model path must be absolute', { details: { modelPath: input } });
-  const outside = () => new InputError(`Model path is outside the allowed model roots (${roots.join(', ')}): ${input}`, { details: { modelPath: input } });
-  // A root may itself be a symlink (RHEL's /home → /var/home): accept both spellings.
-  const realRoots = (await Promise.all(roots.map((root) => realpath(root).catch(() => undefined)))).filter((r): r is string => r !== undefined);
-  const allRoots = [...new Set([...roots.map((r) => path.resolve(r)), ...realRoots])];
-  if (!isInside(path.resolve(input), allRoots)) throw outside();
-  let real: string;
-  try {
-    real = await realpath(path.resolve(input));
-  } catch {
-    throw new InputError(`Model path does not exist: ${input}`, { details: { modelPath: input } });
-  }
-  if (!isInside(real, realRoots)) throw outside();
+  const details = { modelPath: input };
+  const real = await confinePath(input, roots, { what: 'Model path', rootsLabel: 'allowed model roots', details });
   if (/[\n\r\0]/.test(real)) throw new InputError('Model path must not contain control characters');
-  if (!(await stat(real)).isFile()) throw new InputError(`Model path is not a file: ${input}`, { details: { modelPath: input } });
+  if (!(await stat(real)).isFile()) throw new InputError(`Model path is not a file: ${input}`, { details });
   return real;
-}
-
-/** Strictly below one of `roots` (a root itself is not a model). */
-function isInside(candidate: string, roots: readonly string[]): boolean {
-  return roots.some((root) => candidate.startsWith(root.endsWith(path.sep) ? root : `${root}${path.sep}`));
 }
 
 /** The header bytes read to find `block_count`: metadata comes first, vocabularies can be large. */
