@@ -36,7 +36,9 @@ import { RateLimiter } from './rest/rate-limit.ts';
 import { restProfiles } from './rest/profiles.ts';
 import { buildRouteTable } from './rest/route-table.ts';
 import type { RestRoute } from './rest/route.ts';
+import { createModelEndpoints } from './services/endpoint-registry.ts';
 import { createHttpClient } from './services/http-service.ts';
+import { createUploadStore } from './uploads/upload-store.ts';
 import { createLogger, type Logger } from './services/logger-service.ts';
 import { createProcessService } from './services/process-service.ts';
 import { createPubSub } from './services/pubsub-service.ts';
@@ -106,6 +108,8 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
   const booted = new Promise<void>((resolve) => (markBooted = resolve));
   const scheduler = createScheduler(() => database!.orm.em.fork(), { booted });
   const serving = createServingBackends();
+  const endpoints = createModelEndpoints();
+  const uploads = createUploadStore({ root: path.join(config.dataDir, 'uploads'), ttlMs: config.rest.uploadTtlMs });
   const pluginSchedulers = new Map<string, { stopAll(): void }>();
   let database: Database | undefined;
   let jobs: JobManager | undefined;
@@ -126,6 +130,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
       pluginSchedulers.get(def.id)?.stopAll();
       pluginSchedulers.delete(def.id);
       serving.releasePlugin(def.id);
+      endpoints.releasePlugin(def.id);
       gpus?.withdrawInventorySource(def.id);
     },
     createServices(def, scope): PluginServices {
@@ -145,6 +150,8 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
         gpus: forPluginGpus(gpus!, def.id),
         gpuInventory: forPluginGpuInventory(gpus!, def.id),
         serving: serving.forPlugin(def.id),
+        endpoints: endpoints.forPlugin(def.id),
+        uploads,
         http: createHttpClient({ signal: scope.signal }),
         lifecycle: { signal: scope.signal, onShutdown: (hook) => void scope.shutdownHooks.push(hook) },
         status: {
@@ -196,6 +203,8 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
   async function start(): Promise<DaemonAddresses> {
     if (addresses) return addresses;
     await mkdir(config.dataDir, { recursive: true });
+    await mkdir(path.join(config.dataDir, 'uploads'), { recursive: true });
+    await uploads.sweep();
     for (const def of ordered) await mkdir(path.join(config.dataDir, 'plugins', def.id), { recursive: true });
 
     const { entities, migrations } = collectTables(ordered);
@@ -219,10 +228,10 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     // One limiter per listener, shared by its requests and its WebSocket upgrades.
     const rateLimiters = new Map(listeners.map((l) => [l.id, new RateLimiter()]));
     const restHandler = (plan: (typeof listeners)[number]) =>
-      createRestHandler({ plan, execute, subscribe, bodyLimitBytes: config.server.bodyLimitBytes, logger: logger.child({ component: 'rest' }), rateLimiter: rateLimiters.get(plan.id) });
+      createRestHandler({ plan, execute, subscribe, bodyLimitBytes: config.server.bodyLimitBytes, uploads, uploadLimitBytes: config.rest.maxUploadBytes, logger: logger.child({ component: 'rest' }), rateLimiter: rateLimiters.get(plan.id) });
     const fastPath = createGraphQLFastPath({ yoga, schema, bodyLimitBytes: config.server.bodyLimitBytes });
     const publicOperation = createPublicOperationHandler({ yoga, schema, bodyLimitBytes: config.server.bodyLimitBytes, rateLimit: config.auth.loginRateLimit });
-    const appOptions = { yoga, fastPath, authenticator, publicOperation, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
+    const appOptions = { yoga, fastPath, authenticator, uploads, uploadLimitBytes: config.rest.maxUploadBytes, publicOperation, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
     const mainPlan = listeners.find((l) => l.id === 'main');
     const mainApp = createHttpApp({ ...appOptions, main: true, rest: mainPlan ? restHandler(mainPlan) : undefined });
     const mainServer = createListener(mainApp, { goNetHttp: goNetHttp(mainPlan) });
@@ -273,6 +282,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
       ),
     );
     await host.stopAll();
+    await uploads.close();
     await jobs?.stop();
     gpus?.close();
     await yoga.dispose();

@@ -195,6 +195,10 @@ export const configSchema = z.strictObject({
   rest: z
     .strictObject({
       profiles: z.record(z.string(), restProfileSchema).default({}),
+      /** File bytes a multipart upload (REST `body: 'multipart'`, `POST /uploads`) may carry, unless its route says less. */
+      maxUploadBytes: positiveInt.default(1024 ** 3),
+      /** How long an upload nobody claimed stays staged. */
+      uploadTtlMs: positiveInt.default(10 * 60_000),
     })
     .superRefine((rest, ctx) => sameAuthPerListener(rest.profiles, ctx))
     .prefault({}),

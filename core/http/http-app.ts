@@ -10,6 +10,8 @@ import type { Logger } from '../services/logger-service.ts';
 import type { Authenticator } from './auth.ts';
 import { applyCors } from './cors.ts';
 import type { Metrics } from './metrics.ts';
+import type { UploadStore } from '../uploads/upload-store.ts';
+import { serveUpload } from '../uploads/upload-route.ts';
 import { parseRequestTarget, targetUrl } from './request-target.ts';
 
 type RestHandler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RestRequestContext) => Promise<boolean>;
@@ -30,6 +32,9 @@ export interface HttpAppOptions {
   plugins(): PluginState[];
   /** Ready: every plugin booted and the daemon is not stopping. */
   ready(): boolean;
+  /** Stages `POST /uploads` bodies for GraphQL clients (main listener). */
+  uploads?: UploadStore;
+  uploadLimitBytes?: number;
 }
 
 const json = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
@@ -84,6 +89,11 @@ export function createHttpApp(options: HttpAppOptions) {
           const body = metrics.render(options.plugins());
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
           res.end(body);
+          return;
+        }
+        if (path === '/uploads' && options.uploads) {
+          route = '/uploads';
+          await serveUpload(req, res, { store: options.uploads, maxBytes: options.uploadLimitBytes ?? 1024 ** 3, auth: authenticator.authenticate(req.headers) });
           return;
         }
         const graphiqlAsset = path.startsWith(GRAPHIQL_ASSETS_PATH);

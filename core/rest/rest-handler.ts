@@ -8,10 +8,11 @@ import { goCleanRedirect } from '../http/go-path.ts';
 import { BodyTooLargeError, readBody } from '../http/read-body.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import type { Logger } from '../services/logger-service.ts';
+import type { UploadStore } from '../uploads/upload-store.ts';
 import type { RestProfile } from './profiles.ts';
 import { proxyRequest } from './proxy.ts';
 import { RateLimiter, rateLimitHeaders } from './rate-limit.ts';
-import type { HttpMethod, RestReply, RestRequest, RestRoute } from './route.ts';
+import type { HttpMethod, RestMultipartBody, RestReply, RestRequest, RestRoute } from './route.ts';
 import type { CompiledRoute, RestListenerPlan } from './route-table.ts';
 
 /** Runs a validated operation through the GraphQL pipeline (auth scopes, masking). */
@@ -36,6 +37,10 @@ export interface CreateRestHandlerOptions {
   /** Runs the subscriptions of streaming routes (`RestRoute.stream`). */
   subscribe?: SubscriptionExecutor;
   bodyLimitBytes: number;
+  /** Stages `body: 'multipart'` requests; such routes answer 500 without it. */
+  uploads?: UploadStore;
+  /** The default file-byte limit of `body: 'multipart'` routes. */
+  uploadLimitBytes?: number;
   logger: Logger;
   /** Rate-limit buckets. @default a new one for this listener (each profile is served on one) */
   rateLimiter?: RateLimiter;
@@ -48,7 +53,7 @@ const anonymous: AuthInfo = { principal: 'anonymous', scopes: new Set() };
  * Serves the legacy routes of one listener. Resolves to false when no mounted profile claims the
  * path, so the caller can answer with its own 404.
  */
-export function createRestHandler({ plan, execute, subscribe, bodyLimitBytes, logger, rateLimiter = new RateLimiter() }: CreateRestHandlerOptions) {
+export function createRestHandler({ plan, execute, subscribe, bodyLimitBytes, uploads, uploadLimitBytes = 1024 ** 3, logger, rateLimiter = new RateLimiter() }: CreateRestHandlerOptions) {
   const mounts = [...plan.mounts].sort((a, b) => b.prefix.length - a.prefix.length);
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RestRequestContext): Promise<boolean> {
@@ -125,6 +130,24 @@ export function createRestHandler({ plan, execute, subscribe, bodyLimitBytes, lo
     let raw: Buffer | undefined;
     if (bodyMode === 'ignore') {
       req.resume();
+    } else if (bodyMode === 'multipart') {
+      const limit = compiled.route.maxBodyBytes ?? uploadLimitBytes;
+      try {
+        if (!uploads) throw new Error('no upload store');
+        const staged = await uploads.stage(req, limit);
+        const multipart: RestMultipartBody = { uploadId: staged.id, fields: staged.fields, files: staged.files.map(({ field, filename, bytes, mimeType }) => ({ field, filename, bytes, mimeType })) };
+        body = multipart;
+        // Whatever the operation did, an upload it did not claim is gone when the reply is.
+        res.once('close', () => void uploads.discardUnclaimed(multipart.uploadId));
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) send(res, profile, profile.error(413, `Request body is larger than ${limit} bytes`, 'PAYLOAD_TOO_LARGE'));
+        else if (isBackplaneError(error)) send(res, profile, profile.invalidBody(error.message));
+        else {
+          logger.error('REST upload failed', { route: compiled.template, error });
+          send(res, profile, profile.error(500, 'Internal Server Error', 'INTERNAL_SERVER_ERROR'));
+        }
+        return true;
+      }
     } else if (bodyMode !== 'stream') {
       try {
         raw = await readBody(req, bodyLimitBytes);

@@ -1,1 +1,1 @@
-export type { HttpMethod, RestRequest, RestReply, RestErrorReplies, VariableSource, RestRoute, RestProxyTarget, RateLimitClass, RestStream } from '../../packages/plugin-api/src/rest.ts';
+export type { HttpMethod, RestRequest, RestReply, RestErrorReplies, VariableSource, RestRoute, RestProxyTarget, RateLimitClass, RestStream, RestMultipartBody } from '../../packages/plugin-api/src/rest.ts';

@@ -23,6 +23,8 @@ import type { ProcessService } from './services/processes.ts';
 import type { PubSubService } from './services/pubsub.ts';
 import type { SchedulerService } from './services/scheduler.ts';
 import type { ServingRegistry } from './services/serving.ts';
+import type { EndpointRegistry } from './services/endpoints.ts';
+import type { UploadService } from './services/uploads.ts';
 
 /** The contract version this build of backplane implements. Plugins may state a range. */
 export const CONTRACT_VERSION = '1.0.0';
@@ -57,6 +59,13 @@ export interface PluginServices<TConfig = unknown> {
   readonly gpuInventory: GpuInventoryService;
   /** Model-serving backends other plugins can start servers through (an extension point); yours are removed when you stop. */
   readonly serving: ServingRegistry;
+  /**
+   * Model endpoints every serving plugin publishes (Triton models, vLLM servers, llama.cpp
+   * instances) for other plugins, such as the gateway, to route to; yours are withdrawn when you stop.
+   */
+  readonly endpoints: EndpointRegistry;
+  /** Multipart bodies core staged on disk (REST `body: 'multipart'`, `POST /uploads`): claim, move, discard. */
+  readonly uploads: UploadService;
   /** Outbound HTTP with timeouts (health probes, backend admin APIs). */
   readonly http: HttpClientService;
   /** Shutdown hooks and the plugin's stop signal. */

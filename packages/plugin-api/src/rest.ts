@@ -96,6 +96,14 @@ export interface RestStream {
   event(data: any, request: RestRequest): string | undefined;
 }
 
+/** The request body of a `body: 'multipart'` route: what core staged, before anyone claims it. */
+export interface RestMultipartBody {
+  /** Pass it to the operation; its resolver calls `uploads.claim(uploadId)`. */
+  uploadId: string;
+  fields: Record<string, string>;
+  files: { field: string; filename: string; bytes: number; mimeType: string }[];
+}
+
 /**
  * One legacy route, as data. It runs a named GraphQL operation through the same pipeline as
  * `/graphql` (auth, validation, errors) and shapes the result into the legacy reply.
@@ -117,10 +125,18 @@ export interface RestRoute {
    * reply); `json-optional`: empty is fine; `ignore`: never read; `raw`: the bytes as they came
    * (a `Uint8Array`, empty when there was no body), for routes that decode them the way their
    * original server did; `stream`: never read here, so a {@link RestReply.proxy} reply streams
-   * it upstream as it arrives (any other reply discards it).
+   * it upstream as it arrives (any other reply discards it); `multipart`: a `multipart/form-data`
+   * body streamed by core to a staging folder (never buffered), the request's `body` being
+   * {@link RestMultipartBody}: the operation gets the `uploadId` and its resolver claims it through
+   * `services.uploads`. An upload still unclaimed when the request ends is deleted.
    * @default `ignore` for GET, `json` otherwise
    */
-  body?: 'json' | 'json-optional' | 'ignore' | 'raw' | 'stream';
+  body?: 'json' | 'json-optional' | 'ignore' | 'raw' | 'stream' | 'multipart';
+  /**
+   * For `body: 'multipart'`: the most file bytes accepted, answered with the profile's 413 above.
+   * @default config `rest.maxUploadBytes` (1 GiB)
+   */
+  maxBodyBytes?: number;
   /** Variables for the operation: a map of sources, or a function (throw InputError for bad input). */
   variables?: Record<string, VariableSource> | ((request: RestRequest) => Record<string, unknown>);
   /** Builds the legacy reply from the operation's `data`. */
