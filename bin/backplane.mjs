@@ -12,6 +12,12 @@ if (problem) {
 // a warm start skips the TypeScript stripper, about 18 MiB and a tenth of the start-up.
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off.
 module.enableCompileCache?.();
+// Client commands (status, jobs, gpus, ilab …) run cli/main.ts, which never loads the daemon.
+const { entryFor } = await import('../cli/entry-route.ts');
+if (entryFor(process.argv.slice(2)) === 'client') {
+  const { runCli } = await import('../cli/main.ts');
+  process.exit(await runCli(process.argv.slice(2)));
+}
 // The young generation stays small until the daemon is ready (core/util/startup-heap.ts).
 const { holdYoungGeneration } = await import('../core/util/startup-heap.ts');
 holdYoungGeneration();

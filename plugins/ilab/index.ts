@@ -14,6 +14,8 @@ export const ilabPlugin = definePlugin({
   id: 'ilab',
   version: '1.0.0',
   description: 'InstructLab (ilab CLI): models, data generation, training, pipelines, serving, eval',
+  /** `backplane …` client commands; the client imports only this module. */
+  cli: new URL('./cli.ts', import.meta.url),
   // serve-base / serve-latest use its `vllm` serving backend when servingBackend is vllm.
   optionalDependsOn: ['nvidia-smi', 'vllm-podman'],
   configSchema: ilabConfigSchema,

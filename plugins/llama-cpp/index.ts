@@ -19,6 +19,8 @@ export const llamaCppPlugin = definePlugin({
   id: 'llama-cpp',
   version: '1.0.0',
   description: 'llama.cpp llama-server instances',
+  /** `backplane …` client commands; the client imports only this module. */
+  cli: new URL('./cli.ts', import.meta.url),
   contract: '^1',
   optionalDependsOn: ['nvidia-smi'],
   configSchema: llamaCppConfigSchema,

@@ -15,6 +15,8 @@ export const vllmPodmanPlugin = definePlugin({
   id: 'vllm-podman',
   version: '1.0.0',
   description: 'vLLM model servers in podman containers',
+  /** `backplane …` client commands; the client imports only this module. */
+  cli: new URL('./cli.ts', import.meta.url),
   contract: '^1',
   configSchema: vllmPodmanConfigSchema,
   entities: [VllmServerEntity],

@@ -10,6 +10,7 @@
  */
 import type { EntitySchema } from '@mikro-orm/core';
 import type { z } from 'zod';
+import type { CliModule } from './cli.ts';
 import type { Builder, CoreSchemaRefs, GraphQLContext } from './graphql.ts';
 import type { PluginMigration } from './migration.ts';
 import type { RestRoute } from './rest.ts';
@@ -148,6 +149,36 @@ export interface PluginDefinition<TConfigSchema extends z.ZodType = z.ZodType, T
   schema?(builder: Builder, helpers: SchemaHelpers<TApi>): void;
   /** Declares legacy REST routes (data only). They run GraphQL operations; never services. */
   rest?(routes: RestRegistrar): void;
+  /**
+   * The module of the plugin's `backplane` client commands (`backplane ilab train …`): a
+   * `file:` URL (`new URL('./cli.ts', import.meta.url)`) or a specifier resolved like the
+   * plugin's own `module`. It must export a {@link CliModule} (`register(program, context)`).
+   * It is a reference, not code, so the client imports only that module and none of the
+   * plugin's init or schema code; the commands talk to the daemon over GraphQL.
+   * @see docs/cli.md
+   */
+  cli?: string | URL;
+  /**
+   * A page the plugin adds to the web dashboard (docs/dashboard.md): a browser ES module, listed
+   * in the dashboard's navigation under `title` and served by the daemon at
+   * `/dashboard-plugins/<id>/<file name>` (public, like the page itself: put no secrets in it).
+   * The module is loaded as is (no bundler), so it must be self-contained JavaScript that
+   * imports nothing, and it must `export default function mount(element, context)`: render into
+   * `element`, use `context.graphql(query, variables)` for data (it sends the dashboard's key and
+   * resolves to `{ data, errors }`), hide controls the caller may not use (`context.scopes`), and
+   * return a function that cleans up (called when the user leaves the page).
+   * @example `dashboard: { title: 'Hello', module: new URL('./dashboard/hello-page.js', import.meta.url) }`
+   * @see docs/plugins.md#a-dashboard-page
+   */
+  dashboard?: PluginDashboardPage;
+}
+
+/** A plugin's page in the web dashboard; see {@link PluginDefinition.dashboard}. */
+export interface PluginDashboardPage {
+  /** The navigation label and page heading, e.g. `Triton`. At most 40 characters. */
+  title: string;
+  /** A `file:` URL of a browser ES module (`.js` or `.mjs`) that default-exports `mount(element, context)`. */
+  module: URL | string;
 }
 
 /**

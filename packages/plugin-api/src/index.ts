@@ -67,4 +67,5 @@ export type { SchedulerService, ScheduleOptions, ScheduledTask, ScheduledRunCont
 export type { ServingRegistry, ServingBackend, ServingInstance, ServingStartSpec, ServingStatus } from './services/serving.ts';
 export { ProcessError, PROCESS_ERROR_BRAND, STDERR_TAIL_BYTES, isProcessError, type ProcessFailure } from './process-error.ts';
 export { KeyedMutex } from './keyed-mutex.ts';
+export type { CliModule, CliCommand, CliAction, CliContext, CliOutput, CliColumn, CliFollowOptions, CliStatusSection } from './cli.ts';
 export { confinePath, type ConfinePathOptions } from './confine-path.ts';
