@@ -150,7 +150,7 @@ export function createRestHandler({ plan, execute, subscribe, bodyLimitBytes, up
       }
     } else if (bodyMode !== 'stream') {
       try {
-        raw = await readBody(req, bodyLimitBytes);
+        raw = await readBody(req, compiled.route.maxBodyBytes ?? bodyLimitBytes);
         const text = bodyMode === 'raw' ? '' : raw.toString('utf8').trim();
         if (text === '' && bodyMode === 'json') {
           send(res, profile, profile.invalidBody('empty body'));
@@ -160,7 +160,7 @@ export function createRestHandler({ plan, execute, subscribe, bodyLimitBytes, up
         body = bodyMode === 'raw' ? raw : text === '' ? undefined : JSON.parse(text);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          send(res, profile, profile.error(413, `Request body is larger than ${bodyLimitBytes} bytes`, 'PAYLOAD_TOO_LARGE'));
+          send(res, profile, profile.error(413, `Request body is larger than ${compiled.route.maxBodyBytes ?? bodyLimitBytes} bytes`, 'PAYLOAD_TOO_LARGE'));
         } else {
           send(res, profile, profile.invalidBody((error as Error).message));
         }

@@ -134,7 +134,9 @@ export interface RestRoute {
   body?: 'json' | 'json-optional' | 'ignore' | 'raw' | 'stream' | 'multipart';
   /**
    * For `body: 'multipart'`: the most file bytes accepted, answered with the profile's 413 above.
-   * @default config `rest.maxUploadBytes` (1 GiB)
+   * For `json`, `json-optional` and `raw` bodies: the most bytes read, in place of
+   * `server.bodyLimitBytes` (e.g. 64 MiB for training batches).
+   * @default config `rest.maxUploadBytes` (1 GiB) for multipart, `server.bodyLimitBytes` otherwise
    */
   maxBodyBytes?: number;
   /** Variables for the operation: a map of sources, or a function (throw InputError for bad input). */
