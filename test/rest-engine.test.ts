@@ -33,7 +33,7 @@ describe('REST compatibility engine', () => {
     expect(await llamactl.json()).toEqual({ error: 'Not Found', code: 'NOT_FOUND', details: 'Thing not found' });
     const fastapi = await bp.request('/datasets/missing');
     expect(await fastapi.json()).toEqual({ detail: 'Thing not found' });
-    const mlserve = await bp.request('/mlserve/api/models/missing');
+    const mlserve = await bp.request('/mlserve/api/rest-test/missing');
     expect(await mlserve.json()).toEqual({ message: 'Thing not found' });
   });
 

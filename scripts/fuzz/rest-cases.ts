@@ -32,7 +32,7 @@ const knownFields: Record<string, Record<string, (rng: Prng, w: FuzzWorld) => un
   '/vllm-unload': { model_name: (r) => r.pick(['pre-train', 'post-train']) },
   '/api/things': { name: (r) => r.pick(['a', 'thing']), size: (r) => r.int(0, 9) },
   '/datasets': { name: (r) => r.pick(['a', 'thing']), size: (r) => r.int(0, 9) },
-  '/api/models': { name: (r) => r.pick(['a', 'thing']), size: (r) => r.int(0, 9) },
+  '/api/rest-test': { name: (r) => r.pick(['a', 'thing']), size: (r) => r.int(0, 9) },
   '/api/v1/things': { name: (r) => r.pick(['a', 'thing']), size: (r) => r.int(0, 9) },
 };
 const allFieldNames = [...new Set(Object.values(knownFields).flatMap((f) => Object.keys(f)))];

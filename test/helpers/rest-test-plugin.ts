@@ -30,7 +30,7 @@ export const restTestPlugin = definePlugin({
     );
   },
   rest(routes) {
-    for (const [profile, base] of [['llamactl', '/api/things'], ['training-manager', '/datasets'], ['mlserve', '/api/models'], ['tinker', '/api/v1/things']] as const) {
+    for (const [profile, base] of [['llamactl', '/api/things'], ['training-manager', '/datasets'], ['mlserve', '/api/rest-test'], ['tinker', '/api/v1/things']] as const) {
       routes.add({
         profile,
         method: 'GET',
