@@ -20,6 +20,7 @@ import { createGraphQLServer } from './graphql/yoga.ts';
 import { createDaemonAuth } from './auth/create-auth.ts';
 import { createPublicOperationHandler } from './auth/public-operation.ts';
 import { createOpenAuthenticator, isLoopback } from './http/auth.ts';
+import { createDashboardRoute } from './http/dashboard-route.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { createListener } from './http/listener.ts';
 import { Metrics } from './http/metrics.ts';
@@ -233,7 +234,11 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     const publicOperation = createPublicOperationHandler({ yoga, schema, bodyLimitBytes: config.server.bodyLimitBytes, rateLimit: config.auth.loginRateLimit });
     const appOptions = { yoga, fastPath, authenticator, uploads, uploadLimitBytes: config.rest.maxUploadBytes, publicOperation, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
     const mainPlan = listeners.find((l) => l.id === 'main');
-    const mainApp = createHttpApp({ ...appOptions, main: true, rest: mainPlan ? restHandler(mainPlan) : undefined });
+    // The dashboard yields every path a main-listener REST route matches (profiles mount at `/`).
+    const dashboard = config.dashboard.enabled
+      ? createDashboardRoute({ path: config.dashboard.path, plugins: ordered, claimedByRest: (p) => mainPlan?.mounts.some((m) => m.routes.some((r) => r.pattern.test(p))) ?? false })
+      : undefined;
+    const mainApp = createHttpApp({ ...appOptions, main: true, dashboard, rest: mainPlan ? restHandler(mainPlan) : undefined });
     const mainServer = createListener(mainApp, { goNetHttp: goNetHttp(mainPlan) });
     servers.push(mainServer);
     const restWs = mainPlan

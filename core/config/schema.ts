@@ -139,6 +139,19 @@ export const configSchema = z.strictObject({
       graphiql: z.boolean().default(true),
     })
     .prefault({}),
+  /** The web dashboard (docs/dashboard.md): built into dashboard/dist, served on the main listener. */
+  dashboard: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Where the page is served: `/` or a prefix such as `/ui/` (a trailing slash is added). */
+      path: z
+        .string()
+        .regex(/^\/([A-Za-z0-9._~-]+\/?)*$/, 'expected a path like / or /ui/')
+        .transform((p) => (p.endsWith('/') ? p : `${p}/`))
+        .refine((p) => !/^\/(graphql|healthz|readyz|metrics|uploads|dashboard-plugins)\//.test(p), { message: 'expected a path that is not one of the daemon’s own (/graphql, /healthz, /readyz, /metrics, /uploads, /dashboard-plugins)' })
+        .default('/'),
+    })
+    .prefault({}),
   dataDir: z.string().min(1).default('./data'),
   log: z
     .strictObject({

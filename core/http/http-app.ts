@@ -32,6 +32,8 @@ export interface HttpAppOptions {
   plugins(): PluginState[];
   /** Ready: every plugin booted and the daemon is not stopping. */
   ready(): boolean;
+  /** The web dashboard (dashboard-route.ts), tried after GraphQL and before REST; the metrics route label, or undefined when not its path. */
+  dashboard?(req: IncomingMessage, res: ServerResponse, url: URL): Promise<string | undefined>;
   /** Stages `POST /uploads` bodies for GraphQL clients (main listener). */
   uploads?: UploadStore;
   uploadLimitBytes?: number;
@@ -120,6 +122,13 @@ export function createHttpApp(options: HttpAppOptions) {
           // requestListener merges extra server context into `{ req, res }` (typed as two args only).
           const listener = yoga.requestListener as unknown as (rq: IncomingMessage, rs: ServerResponse, ctx: ServerContext) => Promise<void>;
           await listener(req, res, server);
+          return;
+        }
+      }
+      if (options.main && options.dashboard) {
+        const label = await options.dashboard(req, res, url);
+        if (label !== undefined) {
+          route = label;
           return;
         }
       }

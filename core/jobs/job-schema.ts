@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { z } from 'zod';
 import { InputError, NotFoundError } from '../errors.ts';
 import type { Builder, CoreSchemaRefs } from '../graphql/builder.ts';
 import { cursorArg, firstArg, idArg, tailArg } from '../graphql/validators.ts';
@@ -32,6 +33,17 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
     fields: (t) => ({
       key: t.string({ resolve: ([key]) => key }),
       value: t.string({ resolve: ([, value]) => value }),
+    }),
+  });
+
+  const byteOffsetArg = z.number().int('expected an integer').min(0, 'expected 0 or more');
+  // A window of whole lines with its byte range: how a UI pages back through a 1 GiB log.
+  const JobLogWindowRef = builder.objectRef<{ lines: string[]; start: number; end: number }>('JobLogWindow').implement({
+    description: 'Consecutive lines of a job log and the bytes they span (`start` inclusive, `end` exclusive).',
+    fields: (t) => ({
+      lines: t.exposeStringList('lines', { description: 'Without newlines, oldest first.' }),
+      start: t.exposeFloat('start', { description: 'Byte offset of the first line: pass it as `before` for the lines above.' }),
+      end: t.exposeFloat('end', { description: 'Byte offset after the last line: pass it as `jobLog(from:)` to follow on without a gap.' }),
     }),
   });
 
@@ -70,6 +82,21 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
       }),
       logSize: t.float({ description: 'Size of the log file in bytes.', resolve: async (j) => (await stat(j.logPath).catch(() => undefined))?.size ?? 0 }),
       logExists: t.boolean({ resolve: async (j) => (await stat(j.logPath).catch(() => undefined)) !== undefined }),
+      logLines: t.field({
+        type: JobLogWindowRef,
+        description: 'The last `last` lines before byte `before` (default: the end of the log now), with their byte range; cost grows with the lines asked for, not with the log.',
+        args: { last: t.arg.int({ required: true, validate: { schema: tailArg } }), before: t.arg.float({ validate: { schema: byteOffsetArg } }) },
+        resolve: async (j, { last, before }) => {
+          const size = (await stat(j.logPath).catch(() => undefined))?.size;
+          if (size === undefined) throw new NotFoundError(`Log file not found for job ${j.id}`);
+          const read = await logReads(() => readTail(j.logPath, last, Math.min(before ?? size, size)));
+          // A last line still being written is left to the follower, whole.
+          const cut = read.text.lastIndexOf('\n') + 1;
+          const text = read.text.slice(0, cut);
+          const end = read.end - Buffer.byteLength(read.text.slice(cut));
+          return { lines: splitLines(text), start: end - Buffer.byteLength(text), end };
+        },
+      }),
       log: t.string({
         description: 'The last `tail` lines of the log (all of it when tail is omitted and the log is under 1 MiB).',
         args: { tail: t.arg.int({ validate: { schema: tailArg } }) },
@@ -150,12 +177,13 @@ export function addJobSchema(builder: Builder): CoreSchemaRefs {
   builder.subscriptionField('jobLog', (t) =>
     t.field({
       type: JobLogChunkRef,
-      description: 'The last `tail` lines, then every new line live, in batches; completes when the job ends.',
+      description: 'The last `tail` lines, then every new line live, in batches; completes when the job ends. With `from` (a `Job.logLines` window’s `end`), the lines written from that byte on instead of a tail.',
       args: {
         id: t.arg.id({ required: true, validate: { schema: idArg } }),
         tail: t.arg.int({ defaultValue: 0, validate: { schema: tailArg } }),
+        from: t.arg.float({ validate: { schema: byteOffsetArg } }),
       },
-      subscribe: (_root, { id, tail }, ctx) => streamLog(ctx, String(id), tail ?? 0),
+      subscribe: (_root, { id, tail, from }, ctx) => streamLog(ctx, String(id), tail ?? 0, from ?? undefined),
       resolve: (chunk) => chunk,
     }),
   );
@@ -199,10 +227,10 @@ async function* watchJobs(ctx: import('../graphql/context.ts').GraphQLContext, i
   }
 }
 
-async function* streamLog(ctx: import('../graphql/context.ts').GraphQLContext, id: string, tail: number): AsyncGenerator<JobLogChunk> {
+async function* streamLog(ctx: import('../graphql/context.ts').GraphQLContext, id: string, tail: number, from?: number): AsyncGenerator<JobLogChunk> {
   const job = await ctx.core.jobs.get(id);
   if (!job) throw new NotFoundError(`Job not found: ${id}`);
-  const { text, end } = await readTail(job.logPath, tail);
+  const { text, end } = from !== undefined ? { text: '', end: from } : await readTail(job.logPath, tail);
   if (tail > 0 && text !== '') yield { jobId: id, lines: splitLines(text) };
   const isFinished = async () => {
     const current = await ctx.core.jobs.get(id);

@@ -36,6 +36,7 @@ const jobFieldReads: Record<string, readonly JobField[]> = {
   logSize: ['logPath'],
   logExists: ['logPath'],
   log: ['id', 'logPath'],
+  logLines: ['id', 'logPath'],
 };
 
 /**

@@ -21,6 +21,7 @@ export {
   type PluginServices,
   type SchemaHelpers,
   type RestRegistrar,
+  type PluginDashboardPage,
 } from './define-plugin.ts';
 export { apiScopes, requireScope, type ApiScope } from './scopes.ts';
 export {
