@@ -34,6 +34,12 @@ export interface RestProfile {
    * (`rest.profiles.<id>.rateLimits.enabled: false`); absent: off unless config has the section.
    */
   rateLimits?: ProfileRateLimits;
+  /**
+   * Mount prefix on the main listener when config sets neither `prefix` nor `listen`, for a
+   * profile whose routes would otherwise meet another's (training-manager and tinker both
+   * serve `/api/v1/health`). Absent: `/`.
+   */
+  defaultPrefix?: string;
 }
 
 const textError = goTextError;
@@ -165,7 +171,7 @@ export const restProfiles: readonly RestProfile[] = [
   ilabUi,
   llamactl,
   mlserve,
-  fastApi('training-manager', 'Model Training Manager (FastAPI)', 422),
+  { ...fastApi('training-manager', 'Model Training Manager (FastAPI)', 422), defaultPrefix: '/training-manager' },
   fastApi('tinker', 'tinkercloud Tinker-style training API (FastAPI)', 400),
   llamactlV1,
   openai,

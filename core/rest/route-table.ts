@@ -66,7 +66,7 @@ export function buildRouteTable({ routes, operations, profiles, config, schema }
       plan = { id, listen, mounts: [] };
       listeners.set(id, plan);
     }
-    const mount = { profile, prefix: normalisePrefix(profileConfig?.prefix ?? '/'), routes: [] as CompiledRoute[], rateLimits: resolveRateLimits(profile.rateLimits, profileConfig?.rateLimits) };
+    const mount = { profile, prefix: normalisePrefix(profileConfig?.prefix ?? (listen ? undefined : profile.defaultPrefix) ?? '/'), routes: [] as CompiledRoute[], rateLimits: resolveRateLimits(profile.rateLimits, profileConfig?.rateLimits) };
     plan.mounts.push(mount);
     mounts.set(profile.id, mount);
   }
