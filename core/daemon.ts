@@ -22,6 +22,7 @@ import { createPublicOperationHandler } from './auth/public-operation.ts';
 import { createOpenAuthenticator, isLoopback } from './http/auth.ts';
 import { createDashboardRoute } from './http/dashboard-route.ts';
 import { createHttpApp } from './http/http-app.ts';
+import { createHttpMounts } from './http/http-mounts.ts';
 import { createListener } from './http/listener.ts';
 import { Metrics } from './http/metrics.ts';
 import { coreOperations, coreRoutes, coreSchemaModules } from './core-modules.ts';
@@ -110,6 +111,8 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
   const scheduler = createScheduler(() => database!.orm.em.fork(), { booted });
   const serving = createServingBackends();
   const endpoints = createModelEndpoints();
+  let mainRestTemplates: () => readonly string[] = () => [];
+  const httpMounts = createHttpMounts({ coreTemplates: () => coreHttpTemplates(config.dashboard.path), restTemplates: () => mainRestTemplates() });
   const uploads = createUploadStore({ root: path.join(config.dataDir, 'uploads'), ttlMs: config.rest.uploadTtlMs });
   const pluginSchedulers = new Map<string, { stopAll(): void }>();
   let database: Database | undefined;
@@ -132,6 +135,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
       pluginSchedulers.delete(def.id);
       serving.releasePlugin(def.id);
       endpoints.releasePlugin(def.id);
+      httpMounts.releasePlugin(def.id);
       gpus?.withdrawInventorySource(def.id);
     },
     createServices(def, scope): PluginServices {
@@ -153,6 +157,8 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
         serving: serving.forPlugin(def.id),
         endpoints: endpoints.forPlugin(def.id),
         uploads,
+        users: daemonAuth.users,
+        httpMounts: httpMounts.forPlugin(def.id),
         http: createHttpClient({ signal: scope.signal }),
         lifecycle: { signal: scope.signal, onShutdown: (hook) => void scope.shutdownHooks.push(hook) },
         status: {
@@ -173,7 +179,7 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
       em: () => (em ??= database!.orm.em.fork()),
       plugins: { get: (id) => host.api(id) },
       daemon: { version: BACKPLANE_VERSION, startedAt, plugins: () => host.list() },
-      core: { jobs: jobs!, gpuAdmin: createGpuAdmin(gpus!, auth, gpuAdminLog), auth: daemonAuth.tokens },
+      core: { jobs: jobs!, gpuAdmin: createGpuAdmin(gpus!, auth, gpuAdminLog), auth: daemonAuth.tokens, users: daemonAuth.directory },
       subscribe: (topic) => pubsub.subscribe(topic),
     };
   };
@@ -234,11 +240,12 @@ export function createDaemon({ config, plugins, logger = createLogger({ level: c
     const publicOperation = createPublicOperationHandler({ yoga, schema, bodyLimitBytes: config.server.bodyLimitBytes, rateLimit: config.auth.loginRateLimit });
     const appOptions = { yoga, fastPath, authenticator, uploads, uploadLimitBytes: config.rest.maxUploadBytes, publicOperation, metrics, corsOrigins: config.server.cors.origins, logger, plugins: () => host.list(), ready };
     const mainPlan = listeners.find((l) => l.id === 'main');
+    mainRestTemplates = () => mainPlan?.mounts.flatMap((m) => m.routes.map((r) => r.template)) ?? [];
     // The dashboard yields every path a main-listener REST route matches (profiles mount at `/`).
     const dashboard = config.dashboard.enabled
       ? createDashboardRoute({ path: config.dashboard.path, plugins: ordered, claimedByRest: (p) => mainPlan?.mounts.some((m) => m.routes.some((r) => r.pattern.test(p))) ?? false })
       : undefined;
-    const mainApp = createHttpApp({ ...appOptions, main: true, dashboard, rest: mainPlan ? restHandler(mainPlan) : undefined });
+    const mainApp = createHttpApp({ ...appOptions, main: true, dashboard, mounts: httpMounts, rest: mainPlan ? restHandler(mainPlan) : undefined });
     const mainServer = createListener(mainApp, { goNetHttp: goNetHttp(mainPlan) });
     servers.push(mainServer);
     const restWs = mainPlan
@@ -324,6 +331,13 @@ function assertSafeBind(host: string, keysConfigured: boolean): void {
     'BP_ERR_INSECURE_BIND',
     `refusing to listen on ${host} without API keys. Bind to 127.0.0.1, or configure keys under auth.keys (name, keyEnv or keyFile, scopes: [read, operate, admin]); see docs/security.md`,
   );
+}
+
+/** What the main listener serves itself, as route templates (plugins' HTTP mounts may not overlap them). */
+function coreHttpTemplates(dashboardPath: string): string[] {
+  const own = ['/healthz', '/readyz', '/metrics', '/uploads', '/graphql/{rest*}', '/dashboard-plugins/{rest*}'];
+  // A dashboard at `/` yields every path something else serves; under a prefix it owns that prefix.
+  return dashboardPath === '/' ? own : [...own, `${dashboardPath}{rest*}`];
 }
 
 function urlOf(address: AddressInfo): string {

@@ -1,7 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import { apiScopes, type ApiScope } from '../config/schema.ts';
-import { AuthenticationError, UnavailableError } from '../errors.ts';
+import { AuthenticationError, BackplaneError, UnavailableError } from '../errors.ts';
+import type { FailedAttempts } from './failed-attempts.ts';
+import { requestAddress } from './request-address.ts';
 import type { AuthInfo } from '../graphql/context.ts';
 import type { Logger } from '../services/logger-service.ts';
 import { signJwt, verifyJwt } from './jwt.ts';
@@ -28,6 +30,8 @@ export interface TokenServiceOptions {
   /** A new login revokes the user's earlier refresh tokens. */
   revokeOnLogin: boolean;
   logger: Logger;
+  /** Failed logins per client address (the HTTP request's): refused while over the limit. */
+  failures?: FailedAttempts;
   /** Milliseconds since the epoch; tests move it. */
   now?: () => number;
 }
@@ -66,9 +70,13 @@ export class TokenService {
 
   async login(name: string, password: string): Promise<IssuedTokens> {
     const { secret, fork } = this.#ready();
+    const address = requestAddress.getStore();
+    const retryAfter = address === undefined ? 0 : (this.#options.failures?.blockedFor(address) ?? 0);
+    if (retryAfter > 0) throw new BackplaneError('RATE_LIMITED', `Too many failed logins from this address; retry in ${retryAfter} s`, { details: { retryAfter } });
     const user = this.#options.users.get(name);
     const matches = await verifyPassword(password, user?.passwordHash ?? (await this.#decoy()));
     if (!user || !matches) {
+      if (address !== undefined) this.#options.failures?.fail(address);
       this.#options.logger.info('login refused', { user: name.slice(0, 64) });
       throw new AuthenticationError(invalidLogin);
     }

@@ -19,9 +19,3 @@ export interface UserStore {
   /** Any one user (for cost parameters that make a miss as slow as a hit). */
   first(): AuthUser | undefined;
 }
-
-/** The users of `auth.users` in the config file. */
-export function createConfigUserStore(users: readonly AuthUser[]): UserStore {
-  const byName = new Map(users.map((user) => [user.name, user]));
-  return { get: (name) => byName.get(name), size: byName.size, first: () => users[0] };
-}

@@ -173,6 +173,8 @@ export const configSchema = z.strictObject({
       jwt: jwtSchema.prefault({}),
       /** Logins and refreshes over `/graphql` without a key, per client address (REST routes use their profile's limits). */
       loginRateLimit: rateLimitBucketSchema.prefault({ limit: 10 }),
+      /** Failed user-key and password checks per source address before it is refused for the rest of the window. */
+      failedAttempts: z.strictObject({ limit: positiveInt.default(20), windowSeconds: positiveInt.default(300) }).prefault({}),
     })
     .superRefine((auth, ctx) => distinctPrincipals(auth, ctx))
     .prefault({}),

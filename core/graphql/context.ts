@@ -19,6 +19,8 @@ export interface CoreServices extends CorePowers {
   jobs: import('../jobs/job-admin.ts').JobAdmin;
   /** Logins and refreshes for the `login` and `refreshToken` mutations. */
   auth: import('../auth/token-service.ts').TokenService;
+  /** The users of the auth store and their API keys (`users`, `createUser`, `createApiKey`, …). */
+  users: import('../auth/user-directory.ts').UserDirectory;
 }
 
 /**

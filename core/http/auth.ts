@@ -32,7 +32,10 @@ const everything: AuthInfo = { principal: 'anonymous', scopes: new Set<ApiScope>
  * JWT's shape is checked as an access token of a user. With neither keys nor users configured
  * every caller holds every scope; the daemon then only binds to loopback (see assertSafeBind).
  */
-export function createAuthenticator(keys: readonly ApiKeyConfig[], { env = process.env, tokens }: { env?: NodeJS.ProcessEnv; tokens?: AccessTokenVerifier } = {}): Authenticator {
+export function createAuthenticator(
+  keys: readonly ApiKeyConfig[],
+  { env = process.env, tokens, userKeys }: { env?: NodeJS.ProcessEnv; tokens?: AccessTokenVerifier; userKeys?: { resolveKey(key: string): { name: string; scopes: readonly ApiScope[] } | undefined } } = {},
+): Authenticator {
   const resolved = keys.map((k, i) => {
     const secret = k.key ?? (k.keyEnv ? env[k.keyEnv] : undefined) ?? (k.keyFile ? readKeyFile(k.keyFile, i) : undefined);
     if (!secret || secret.length < 16) throw new ConfigError([`auth.keys[${i}]: key '${k.name}' resolves to no key of at least 16 characters`]);
@@ -48,7 +51,11 @@ export function createAuthenticator(keys: readonly ApiKeyConfig[], { env = proce
     const candidate = digest(key);
     let found: AuthInfo | undefined;
     for (const k of resolved) if (timingSafeEqual(k.digest, candidate)) found = k.info;
-    if (found || !tokens?.enabled || !looksLikeJwt(key)) return found;
+    if (found) return found;
+    // A user's own API key (`bpk_…`, core/auth/user-directory.ts).
+    const user = userKeys?.resolveKey(key);
+    if (user) return { principal: user.name, scopes: new Set(user.scopes) };
+    if (!tokens?.enabled || !looksLikeJwt(key)) return undefined;
     const verified = tokens.verifyAccessToken(key);
     if (!verified) return undefined;
     expiries.set(verified.auth, verified.expiresAt);

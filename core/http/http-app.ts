@@ -8,7 +8,9 @@ import type { PluginState } from '../kernel/plugin-host.ts';
 import type { RestRequestContext } from '../rest/rest-handler.ts';
 import type { Logger } from '../services/logger-service.ts';
 import type { Authenticator } from './auth.ts';
+import { requestAddress } from '../auth/request-address.ts';
 import { applyCors } from './cors.ts';
+import type { HttpMounts } from './http-mounts.ts';
 import type { Metrics } from './metrics.ts';
 import type { UploadStore } from '../uploads/upload-store.ts';
 import { serveUpload } from '../uploads/upload-route.ts';
@@ -37,6 +39,8 @@ export interface HttpAppOptions {
   /** Stages `POST /uploads` bodies for GraphQL clients (main listener). */
   uploads?: UploadStore;
   uploadLimitBytes?: number;
+  /** Plugins' raw HTTP mounts (`services.httpMounts`), tried after GraphQL on the main listener. */
+  mounts?: HttpMounts;
 }
 
 const json = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
@@ -49,7 +53,10 @@ const json = (res: ServerResponse, status: number, body: unknown, extra: Record<
 export function createHttpApp(options: HttpAppOptions) {
   const { yoga, rest, authenticator, metrics, logger } = options;
 
-  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // The client address rides along for checks deep in resolvers (failed logins per address).
+  return (req: IncomingMessage, res: ServerResponse): Promise<void> => requestAddress.run(req.socket.remoteAddress ?? '', handle, req, res);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 64) : randomUUID();
     let route = 'unmatched';
@@ -88,7 +95,7 @@ export function createHttpApp(options: HttpAppOptions) {
             json(res, 401, { error: 'unauthenticated' }, { 'www-authenticate': 'Bearer' });
             return;
           }
-          const body = metrics.render(options.plugins());
+          const body = metrics.render(options.plugins()) + (options.mounts?.renderMetrics() ?? '');
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
           res.end(body);
           return;
@@ -125,6 +132,12 @@ export function createHttpApp(options: HttpAppOptions) {
           return;
         }
       }
+      const mount = options.main ? options.mounts?.match(url.pathname) : undefined;
+      if (mount) {
+        route = mount.prefix;
+        await mount.handler(req, res, { url, requestId, remoteAddress: req.socket.remoteAddress ?? '', setRoute: (label) => (route = label) });
+        return;
+      }
       if (options.main && options.dashboard) {
         const label = await options.dashboard(req, res, url);
         if (label !== undefined) {
@@ -149,7 +162,7 @@ export function createHttpApp(options: HttpAppOptions) {
       if (!res.headersSent) json(res, 500, { error: 'internal server error' });
       else res.destroy();
     }
-  };
+  }
 }
 
 /** The name of a GraphQL-over-HTTP GET parameter that must be JSON and is not. */

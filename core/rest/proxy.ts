@@ -15,7 +15,7 @@ const credentials = new Set(['authorization', 'x-api-key', 'cookie']);
  * `Keep-Alive` hint says so), because servers such as llama-server's cpp-httplib hold a worker
  * thread for every open connection.
  */
-const agentOptions = { keepAlive: true, maxFreeSockets: 8, timeout: 2000, scheduling: 'lifo' } as const;
+export const agentOptions = { keepAlive: true, maxFreeSockets: 8, timeout: 2000, scheduling: 'lifo' } as const;
 let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
 function agentFor(protocol: string): HttpAgent {
   agents ??= { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
@@ -29,7 +29,25 @@ export interface ProxyRequestOptions {
   /** What goes upstream: the bytes already read, `stream` to pipe `req` as it arrives, or nothing. */
   body: Buffer | 'stream' | undefined;
   /** Answers in the caller's format when upstream fails before its status line (never after). */
-  onError(failure: { status: 502 | 504; message: string; cause?: unknown }): void;
+  onError(failure: ProxyFailure): void;
+  /**
+   * Upstream statuses not passed through (a gateway's retryable 502/503): such an answer is
+   * discarded and reported through `onError` with `upstreamStatus`, so the caller may try again.
+   */
+  discardStatuses?: readonly number[];
+  /** Upstream connections from this pool instead of the proxy's own (a gateway keeps more idle ones). */
+  agents?: { http: HttpAgent; https: HttpsAgent };
+}
+
+/** Why a proxied exchange produced no answer for the client. */
+export interface ProxyFailure {
+  status: 502 | 504;
+  message: string;
+  cause?: unknown;
+  /** Whether the request was sent over a connected socket (so the backend may have acted on it). */
+  reached?: boolean;
+  /** The upstream's own status when it answered one of `discardStatuses`. */
+  upstreamStatus?: number;
 }
 
 /**
@@ -39,7 +57,7 @@ export interface ProxyRequestOptions {
  * ends the client's response abruptly (a clean error is impossible once headers are sent).
  * Resolves when the exchange is over either way.
  */
-export function proxyRequest({ req, res, target, body, onError }: ProxyRequestOptions): Promise<void> {
+export function proxyRequest({ req, res, target, body, onError, discardStatuses, agents: pool }: ProxyRequestOptions): Promise<void> {
   return new Promise((resolve) => {
     let url: URL;
     try {
@@ -62,15 +80,20 @@ export function proxyRequest({ req, res, target, body, onError }: ProxyRequestOp
       clearTimeout(timer);
       resolve();
     };
-    const fail = (status: 502 | 504, message: string, cause?: unknown) => {
+    let reached = false;
+    const fail = (status: 502 | 504, message: string, cause?: unknown, upstreamStatus?: number) => {
       if (res.headersSent) res.destroy();
-      else onError({ status, message, cause });
+      else onError({ status, message, cause, reached, ...(upstreamStatus === undefined ? {} : { upstreamStatus }) });
       abort();
       finish();
     };
     const timer = target.timeoutMs === undefined ? undefined : setTimeout(() => fail(504, `Gateway timeout: the upstream server did not answer within ${target.timeoutMs} ms`), target.timeoutMs);
 
-    const upstream = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers: requestHeaders(req, target, body), agent: agentFor(url.protocol) });
+    const upstream = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers: requestHeaders(req, target, body), agent: pool ? (url.protocol === 'https:' ? pool.https : pool.http) : agentFor(url.protocol) });
+    upstream.once('socket', (socket) => {
+      if (!socket.connecting) reached = true; // a kept-alive socket
+      else socket.once('connect', () => (reached = true));
+    });
     // Client gone before the exchange ended: stop the upstream work (a generation, a stream).
     res.once('close', () => {
       if (!res.writableFinished) abort();
@@ -81,6 +104,10 @@ export function proxyRequest({ req, res, target, body, onError }: ProxyRequestOp
     });
     upstream.once('response', (answer) => {
       clearTimeout(timer);
+      if (answer.statusCode !== undefined && discardStatuses?.includes(answer.statusCode)) {
+        answer.resume();
+        return fail(502, `Bad gateway: the upstream server answered ${answer.statusCode}`, undefined, answer.statusCode);
+      }
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer.headers));
       // A body of unknown length (SSE, chunked) may take a while: its headers go out now, so the
       // client sees its stream open at once. A sized one goes out with its first bytes.

@@ -37,10 +37,13 @@ export class InstanceRegistry {
   readonly #runtime = new Map<string, Runtime>();
   readonly #db: DatabaseService;
   readonly #pubsub: PubSubService;
+  readonly #onChange: ((instance: LlamaInstance) => void) | undefined;
 
-  constructor({ db, pubsub }: { db: DatabaseService; pubsub: PubSubService }) {
+  /** `onChange` sees every instance after it changed (publishing its model endpoint). */
+  constructor({ db, pubsub, onChange }: { db: DatabaseService; pubsub: PubSubService; onChange?: (instance: LlamaInstance) => void }) {
     this.#db = db;
     this.#pubsub = pubsub;
+    this.#onChange = onChange;
     this.changes.setMaxListeners(0);
   }
 
@@ -95,8 +98,10 @@ export class InstanceRegistry {
 
   async delete(name: string): Promise<void> {
     await this.#db.em().nativeDelete(LlamaInstanceEntity, { name });
+    const state = this.#instances.get(name);
     this.#instances.delete(name);
     this.#runtime.delete(name);
+    if (state) this.#onChange?.({ ...state, status: 'stopped' });
   }
 
   health(name: string): LlamaHealth {
@@ -194,6 +199,8 @@ export class InstanceRegistry {
   #changed(name: string): void {
     const view = this.view(name);
     if (view) this.#pubsub.publish(instancesTopic, view);
+    const state = this.#instances.get(name);
+    if (state) this.#onChange?.(state);
     this.changes.emit('change', name);
   }
 }

@@ -2,6 +2,7 @@ import type { PluginServices } from '../../core/plugin-api.ts';
 import { adoptInstances } from './adoption.ts';
 import type { LlamaCppConfig } from './config.ts';
 import { errorText, runJobKind, type LlamaContext } from './context.ts';
+import { syncEndpoint } from './endpoint-publisher.ts';
 import { InstanceRegistry } from './instance-registry.ts';
 import { KeyedMutex } from '../../core/plugin-api.ts';
 import { RuntimeSettings } from './runtime-settings.ts';
@@ -19,7 +20,8 @@ export async function initLlamaCpp(services: PluginServices<LlamaCppConfig>): Pr
   // Overrides set at run time (PUT /api/config) apply before anything reads the config.
   const settings = new RuntimeSettings(config, services.dataDir, logger);
   await settings.load();
-  const registry = new InstanceRegistry({ db: services.db, pubsub: services.pubsub });
+  const published = new Map<string, string>();
+  const registry = new InstanceRegistry({ db: services.db, pubsub: services.pubsub, onChange: (instance) => syncEndpoint(services.endpoints, instance, published) });
   await registry.load();
   const ctx: LlamaContext = {
     config,

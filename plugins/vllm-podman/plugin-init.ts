@@ -7,6 +7,7 @@ import { errorText, serverJobKind, type VllmContext } from './context.ts';
 import { KeyedMutex } from '../../core/plugin-api.ts';
 import { createPodman } from './podman.ts';
 import { ServerMonitor } from './server-monitor.ts';
+import { syncEndpoint } from './endpoint-publisher.ts';
 import { ServerRegistry } from './server-registry.ts';
 import { createServingBackend } from './serving-backend.ts';
 import { VllmService } from './service.ts';
@@ -18,7 +19,7 @@ import { VllmService } from './service.ts';
  */
 export async function initVllmPodman(services: PluginServices<VllmPodmanConfig>): Promise<VllmService> {
   const { config, logger } = services;
-  const registry = new ServerRegistry({ db: services.db, pubsub: services.pubsub });
+  const registry = new ServerRegistry({ db: services.db, pubsub: services.pubsub, onChange: (state) => syncEndpoint(services.endpoints, state) });
   await registry.load();
   const ctx: VllmContext = {
     config,

@@ -19,15 +19,19 @@ export class ServerRegistry {
   readonly #servers = new Map<string, ServerState>();
   readonly #db: DatabaseService;
   readonly #pubsub: PubSubService;
+  readonly #onChange: ((state: ServerState) => void) | undefined;
 
-  constructor({ db, pubsub }: { db: DatabaseService; pubsub: PubSubService }) {
+  /** `onChange` sees every server after it changed (publishing its model endpoint). */
+  constructor({ db, pubsub, onChange }: { db: DatabaseService; pubsub: PubSubService; onChange?: (state: ServerState) => void }) {
     this.#db = db;
     this.#pubsub = pubsub;
+    this.#onChange = onChange;
   }
 
   async load(): Promise<void> {
     const rows = await this.#db.em().find(VllmServerEntity, {}, { disableIdentityMap: true });
     for (const row of rows) this.#servers.set(row.name, fromRow(row));
+    for (const state of this.#servers.values()) this.#onChange?.(state);
   }
 
   get(name: string): ServerState | undefined {
@@ -47,6 +51,7 @@ export class ServerRegistry {
     if (updated === 0) await em.insert(VllmServerEntity, row);
     this.#servers.set(state.name, state);
     this.#pubsub.publish(serversTopic, snapshot(state));
+    this.#onChange?.(state);
     return state;
   }
 
@@ -74,7 +79,9 @@ export class ServerRegistry {
 
   async delete(name: string): Promise<void> {
     await this.#db.em().nativeDelete(VllmServerEntity, { name });
+    const state = this.#servers.get(name);
     this.#servers.delete(name);
+    if (state) this.#onChange?.({ ...state, status: 'stopped' });
   }
 }
 

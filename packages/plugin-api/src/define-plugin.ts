@@ -26,6 +26,8 @@ import type { SchedulerService } from './services/scheduler.ts';
 import type { ServingRegistry } from './services/serving.ts';
 import type { EndpointRegistry } from './services/endpoints.ts';
 import type { UploadService } from './services/uploads.ts';
+import type { UserDirectoryService } from './services/users.ts';
+import type { HttpMountService } from './services/http-mounts.ts';
 
 /** The contract version this build of backplane implements. Plugins may state a range. */
 export const CONTRACT_VERSION = '1.0.0';
@@ -67,6 +69,10 @@ export interface PluginServices<TConfig = unknown> {
   readonly endpoints: EndpointRegistry;
   /** Multipart bodies core staged on disk (REST `body: 'multipart'`, `POST /uploads`): claim, move, discard. */
   readonly uploads: UploadService;
+  /** The daemon's users (core's auth store), read-only, and the check of a user's API key or token. */
+  readonly users: UserDirectoryService;
+  /** Raw HTTP under a path prefix of the main listener, core's streaming forwarder, `/metrics` lines. */
+  readonly httpMounts: HttpMountService;
   /** Outbound HTTP with timeouts (health probes, backend admin APIs). */
   readonly http: HttpClientService;
   /** Shutdown hooks and the plugin's stop signal. */

@@ -57,6 +57,8 @@ export type { RestRoute, RestRequest, RestReply, RestErrorReplies, HttpMethod, V
 export type { DatabaseService } from './services/database.ts';
 export type { EndpointRegistry, ModelEndpoint, EndpointProtocol } from './services/endpoints.ts';
 export type { UploadService, StagedUpload, UploadedFile } from './services/uploads.ts';
+export type { UserDirectoryService, DirectoryUser, UserRole, UserAuthentication } from './services/users.ts';
+export type { HttpMountService, HttpMountHandler, HttpMountContext, ForwardOptions, ForwardOutcome } from './services/http-mounts.ts';
 export type { GpuService, GpuInventoryService, GpuAdmin, GpuInfo, GpuProcess, GpuLease, GpuLeaseHolder, GpuLeaseRequest, GpuInventorySource } from './services/gpus.ts';
 export type { HttpClientService, HttpRequestOptions, ProbeResult } from './services/http.ts';
 export type { JobService, JobSpec, JobGroupSpec, JobRecord, JobStatus, JobProgress, JobListFilter, ProgressParser, ProgressParserFactory } from './services/jobs.ts';
