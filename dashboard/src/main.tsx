@@ -10,6 +10,7 @@ import { Jobs } from './pages/jobs.tsx';
 import { Overview } from './pages/overview.tsx';
 import { PluginPage, type PluginPageEntry } from './pages/plugin-page.tsx';
 import { Servers } from './pages/servers.tsx';
+import { Training } from './pages/training.tsx';
 import { useRoute, type Route } from './router.ts';
 import './styles.css';
 
@@ -74,6 +75,11 @@ function Shell({ apiKey, onKey }: { apiKey: string | undefined; onKey(key: strin
           <NavLink href="#/servers" current={route.page === 'servers'}>
             Servers
           </NavLink>
+          {plugins.some((p) => p.id === 'tinker') ? (
+            <NavLink href="#/training" current={route.page === 'training'}>
+              Training
+            </NavLink>
+          ) : null}
           {pages.map((p) => (
             <NavLink key={p.id} href={`#/plugins/${encodeURIComponent(p.id)}`} current={route.page === 'plugin' && route.id === p.id}>
               {p.title}
@@ -108,6 +114,8 @@ function Page({ route, plugins, operate, pages, apiKey, scopes }: { route: Route
       return <JobPage key={route.id} id={route.id} canOperate={operate} />;
     case 'servers':
       return <Servers plugins={ids} canOperate={operate} />;
+    case 'training':
+      return <Training plugins={ids} />;
     case 'plugin': {
       const page = pages.find((p) => p.id === route.id);
       return page ? <PluginPage page={page} apiKey={apiKey} scopes={scopes} /> : <p>No page for plugin {route.id}.</p>;

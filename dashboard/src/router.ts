@@ -9,6 +9,7 @@ export type Route =
   | { page: 'jobs'; query: URLSearchParams }
   | { page: 'job'; id: string }
   | { page: 'servers' }
+  | { page: 'training' }
   | { page: 'plugin'; id: string };
 
 export function parseRoute(hash: string): Route {
@@ -17,6 +18,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'jobs' && parts[1]) return { page: 'job', id: parts[1] };
   if (parts[0] === 'jobs') return { page: 'jobs', query: new URLSearchParams(search) };
   if (parts[0] === 'servers') return { page: 'servers' };
+  if (parts[0] === 'training') return { page: 'training' };
   if (parts[0] === 'plugins' && parts[1]) return { page: 'plugin', id: parts[1] };
   return { page: 'overview' };
 }

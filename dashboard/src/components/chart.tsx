@@ -19,10 +19,13 @@ export interface ChartProps {
   /** Tiny: no axes, no legend, no cursor (sparklines). */
   spark?: boolean;
   yLabel?: string;
+  /** x is a plain number (a training step), not a time. @default true */
+  xTime?: boolean;
+  xLabel?: string;
 }
 
 /** uPlot in a Preact component: created once, then only `setData` (and resized with its box). */
-export function Chart({ data, series, height, summary, yRange, spark = false, yLabel }: ChartProps) {
+export function Chart({ data, series, height, summary, yRange, spark = false, yLabel, xTime = true, xLabel }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -33,9 +36,9 @@ export function Chart({ data, series, height, summary, yRange, spark = false, yL
       height,
       legend: { show: !spark },
       cursor: { show: !spark },
-      scales: { x: { time: true }, y: yRange ? { range: () => yRange } : {} },
-      axes: spark ? [{ show: false }, { show: false }] : [{}, { label: yLabel, size: 50 }],
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 1.5, points: { show: false } }))],
+      scales: { x: { time: xTime }, y: yRange ? { range: () => yRange } : {} },
+      axes: spark ? [{ show: false }, { show: false }] : [xLabel ? { label: xLabel } : {}, { label: yLabel, size: 50 }],
+      series: [xLabel ? { label: xLabel } : {}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 1.5, points: { show: false } }))],
     };
     const chart = new uPlot(options, data, element);
     plot.current = chart;
@@ -46,7 +49,7 @@ export function Chart({ data, series, height, summary, yRange, spark = false, yL
       chart.destroy();
       plot.current = null;
     };
-  }, [height, spark]);
+  }, [height, spark, xTime]);
 
   useEffect(() => {
     plot.current?.setData(data);

@@ -1,5 +1,6 @@
 import type { ComponentType } from 'preact';
 import { LlamaServers } from './llama-servers.tsx';
+import { TritonServers } from './triton-servers.tsx';
 import { VllmServers } from './vllm-servers.tsx';
 
 export interface ServerPanelProps {
@@ -16,4 +17,5 @@ export interface ServerPanelProps {
 export const serverPanels: { plugin: string; title: string; Panel: ComponentType<ServerPanelProps> }[] = [
   { plugin: 'vllm-podman', title: 'vLLM servers (podman)', Panel: VllmServers },
   { plugin: 'llama-cpp', title: 'llama.cpp instances', Panel: LlamaServers },
+  { plugin: 'triton', title: 'Triton Inference Servers', Panel: TritonServers },
 ];
