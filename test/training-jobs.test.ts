@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nvidiaSmiPlugin } from '../plugins/nvidia-smi/index.ts';
 import { trainingPlugin } from '../plugins/training/index.ts';
 import { createFakeNvidiaSmi, type FakeNvidiaSmi } from './fixtures/nvidia-smi/fake-nvidia-smi.ts';
+import { findPostgresBin, startPostgres, type TestPostgres } from './helpers/postgres.ts';
 import { spawnDaemon } from './helpers/daemon-process.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
 import { waitFor } from './helpers/wait-for.ts';
@@ -18,6 +20,8 @@ import { waitFor } from './helpers/wait-for.ts';
  */
 const tinyWorker = fileURLToPath(new URL('../plugins/tinker/worker/tiny-worker.ts', import.meta.url));
 const haveWorker = existsSync(tinyWorker);
+/** Debian's python3-torch (scripts/install-test-deps.sh installs it; CI must have it). */
+const haveTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 const api = '/training-manager/api/v1';
 const json = (body: unknown, method = 'POST'): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -198,6 +202,44 @@ describe.skipIf(!haveWorker)('training jobs on the tiny worker', () => {
 });
 
 describe.skipIf(!haveWorker)('a daemon killed mid-job', () => {
+  it('re-adopts the trainer after the restart: the job goes on in the same process and completes with its loss falling', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bp-train-adopt-'));
+    const config = { plugins: { 'nvidia-smi': { enabled: false }, ilab: { enabled: false }, 'vllm-podman': { enabled: false }, 'llama-cpp': { enabled: false } }, jobs: { killGraceSeconds: 2 } };
+    let daemon = await spawnDaemon(dataDir, config);
+    try {
+      const request = (p: string, init?: RequestInit) => fetch(`${daemon.url}${p}`, init);
+      const datasetId = await uploadCsv(request);
+      await request(`${api}/workers/`, json({ action: 'start', worker_count: 1 }));
+      const id = (await (await request(`${api}/jobs/`, json({ name: 'survivor', dataset_id: datasetId, epochs: 25, batch_size: 1, learning_rate: 0.01 }))).json()).id;
+      const before = await waitFor(async () => {
+        const j = await (await request(`${api}/jobs/${id}`)).json();
+        return j.status === 'running' && j.progress > 2 && j.current_loss !== null ? j : undefined;
+      });
+      const pid = (await daemon.gql(`{ job(id: "${before.core_job_id}") { pid } }`)).data!.job.pid as number;
+      daemon.process.kill('SIGKILL');
+      await daemon.process;
+      expect(alive(pid)).toBe(true);
+      daemon = await spawnDaemon(dataDir, config);
+      const after = await waitFor(async () => {
+        const j = await (await fetch(`${daemon.url}${api}/jobs/${id}`)).json();
+        return j.status !== 'running' ? j : undefined;
+      }, { timeoutMs: 120_000 });
+      expect(after, after.error_message ?? '').toMatchObject({ status: 'completed', progress: 100, error_message: null, core_job_id: before.core_job_id });
+      expect(after.log).toMatch(/Re-adopted worker .* its training goes on/);
+      expect(after.current_loss).toBeLessThan(before.current_loss);
+      expect(existsSync(path.join(after.model_path, 'adapter.bwpt'))).toBe(true);
+      await waitFor(() => (alive(pid) ? undefined : true));
+      expect((await daemon.gql(`{ job(id: "${before.core_job_id}") { status } }`)).data!.job.status).toBe('succeeded');
+      const pool = await (await fetch(`${daemon.url}${api}/workers/`)).json();
+      expect(pool).toMatchObject({ active_workers: 1, busy_workers: 0 });
+      expect(pool.workers[0].jobs_completed).toBe(1);
+    } finally {
+      daemon.process.kill('SIGTERM');
+      await daemon.process;
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
+
   it('fails the job "interrupted" after the restart when its worker is gone, and frees its slot', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bp-train-restart-'));
     const config = { plugins: { 'nvidia-smi': { enabled: false }, ilab: { enabled: false }, 'vllm-podman': { enabled: false }, 'llama-cpp': { enabled: false } }, jobs: { killGraceSeconds: 2 } };
@@ -214,6 +256,9 @@ describe.skipIf(!haveWorker)('a daemon killed mid-job', () => {
       const pid = (await daemon.gql(`{ job(id: "${running.core_job_id}") { pid } }`)).data!.job.pid as number;
       daemon.process.kill('SIGKILL');
       await daemon.process;
+      // The trainer would wait for the daemon to come back: it dies too.
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => (alive(pid) ? undefined : true));
       daemon = await spawnDaemon(dataDir, config);
       const after = await waitFor(async () => {
         const j = await (await fetch(`${daemon.url}${api}/jobs/${id}`)).json();
@@ -253,6 +298,93 @@ describe('a trainer that cannot start', () => {
       expect(pool.workers[0]).toMatchObject({ status: 'idle', jobs_completed: 0 });
     } finally {
       await bp.stop();
+    }
+  });
+});
+
+describe.skipIf(!haveTorch && !process.env.CI)('the PyTorch worker (worker: python)', () => {
+  it('runs a tiny-lm qlora job to completion with the default interpreter and PYTHONPATH', async () => {
+    expect(haveTorch, '/usr/bin/python3 cannot import torch: install python3-torch (scripts/install-test-deps.sh)').toBe(true);
+    const bp = await startTestDaemon({ plugins: [trainingPlugin], config: { plugins: { training: { worker: 'python' } } } });
+    try {
+      const datasetId = await uploadCsv(bp.request);
+      await bp.request(`${api}/workers/`, json({ action: 'start', worker_count: 1 }));
+      const id = (await (await bp.request(`${api}/jobs/`, json({ name: 'py qlora', dataset_id: datasetId, training_type: 'qlora', model_name: 'tiny-lm', epochs: 2, batch_size: 8, learning_rate: 0.01 }))).json()).id;
+      const ended = await waitFor(async () => {
+        const j = await (await bp.request(`${api}/jobs/${id}`)).json();
+        return terminalStatus(j.status) ? j : undefined;
+      }, { timeoutMs: 120_000 });
+      expect(ended, ended.error_message ?? '').toMatchObject({ status: 'completed', progress: 100, error_message: null });
+      expect(ended.current_loss).toBeGreaterThan(0);
+      expect(existsSync(ended.model_path)).toBe(true);
+      const log = (await bp.gql(`{ trainingJob(id: "${id}") { workerLog(tail: 50) } }`)).data.trainingJob.workerLog as string;
+      expect(log).not.toMatch(/No module named/);
+    } finally {
+      await bp.stop();
+    }
+  }, 150_000);
+});
+
+function terminalStatus(status: string): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
+}
+
+describe.each([
+  { db: 'SQLite', pg: false },
+  { db: 'PostgreSQL', pg: true },
+])('state in the daemon database ($db)', ({ pg }) => {
+  let postgres: TestPostgres | undefined;
+  beforeAll(async () => {
+    if (pg && findPostgresBin()) postgres = await startPostgres();
+  });
+  afterAll(() => postgres?.stop());
+
+  it('keeps datasets, projects with allocations, the config and the pool across a restart; ids are never reused', async (ctx) => {
+    if (pg && !postgres) ctx.skip();
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bp-train-db-'));
+    const config = { plugins: { training: {} }, ...(postgres ? { database: { url: postgres.url } } : {}) };
+    let bp = await startTestDaemon({ plugins: [trainingPlugin], dataDir, config });
+    try {
+      const first = await uploadCsv(bp.request);
+      const second = await uploadCsv(bp.request);
+      const third = await uploadCsv(bp.request);
+      await bp.request(`${api}/datasets/${third}`, json({ description: 'patched' }, 'PATCH'));
+      const traits = [{ trait_type: 'reasoning', datasets: [{ dataset_id: first, percentage: 100 }] }, { trait_type: 'general_tools', datasets: [{ dataset_id: third, percentage: 70 }, { dataset_id: second, percentage: 30 }] }];
+      const out = path.join(dataDir, 'plugins', 'training', 'outputs');
+      const project = await (await bp.request(`${api}/projects/`, json({ name: 'kept', base_model: 'tiny-lm', output_directory: out, traits }))).json();
+      expect((await bp.request(`${api}/config/`, json({ default_epochs: 7, auto_start_workers: false }, 'PATCH'))).status).toBe(200);
+      const pool = await (await bp.request(`${api}/workers/`, json({ action: 'start', worker_count: 2 }))).json();
+      const job = await (await bp.request(`${api}/jobs/`, json({ name: 'waits', dataset_id: first }))).json();
+      await bp.request(`${api}/workers/`, json({ action: 'stop' }));
+      await bp.request(`${api}/workers/`, json({ action: 'start', worker_count: 2 }));
+      const slots = (await (await bp.request(`${api}/workers/`)).json()).workers.map((w: { id: string }) => w.id).sort();
+      expect(slots).not.toEqual(pool.workers.map((w: { id: string }) => w.id).sort());
+      await bp.request(`${api}/jobs/${job.id}/cancel`, { method: 'POST' });
+      const kept = await (await bp.request(`${api}/datasets/?page_size=100`)).json();
+      await bp.stop();
+
+      bp = await startTestDaemon({ plugins: [trainingPlugin], dataDir, config });
+      expect(await (await bp.request(`${api}/datasets/?page_size=100`)).json()).toEqual(kept);
+      const again = await (await bp.request(`${api}/projects/${project.id}`)).json();
+      expect(again.traits).toEqual(project.traits);
+      expect(again).toMatchObject({ name: 'kept', status: 'pending', created_at: project.created_at });
+      expect((await (await bp.request(`${api}/config/`)).json()).default_epochs).toBe(7);
+      const restored = await (await bp.request(`${api}/workers/`)).json();
+      expect(restored.workers.map((w: { id: string }) => w.id).sort()).toEqual(slots);
+      expect(restored).toMatchObject({ active_workers: 2, idle_workers: 2 });
+      expect(await (await bp.request(`${api}/jobs/${job.id}`)).json()).toMatchObject({ status: 'cancelled', name: 'waits' });
+      // A deleted dataset's id is not handed out again, nor a job's.
+      expect((await bp.request(`${api}/datasets/${kept.items[0].id}`, { method: 'DELETE' })).status).toBe(400);
+      const fourth = await uploadCsv(bp.request);
+      expect((await bp.request(`${api}/datasets/${fourth}`, { method: 'DELETE' })).status).toBe(204);
+      await bp.stop();
+      bp = await startTestDaemon({ plugins: [trainingPlugin], dataDir, config });
+      expect(await uploadCsv(bp.request)).toBe(fourth + 1);
+      const next = await (await bp.request(`${api}/jobs/`, json({ name: 'next', dataset_id: first }))).json();
+      expect(next.id).toBe(`job-${Number(job.id.slice(4)) + 1}`);
+    } finally {
+      await bp.stop();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -32,8 +32,8 @@ export const trainingConfigSchema = z.strictObject({
    * `python` runs `<python> -m backplane_worker` (transformers + peft + trl on a GPU host).
    */
   worker: z.enum(['tiny', 'python']).default('tiny'),
-  /** The Python interpreter for `worker: python`. */
-  python: z.string().min(1).default('python3'),
+  /** The Python interpreter for `worker: python` (Debian's, which has python3-torch; run with `PYTHONPATH=<repo>/workers/python`). */
+  python: z.string().min(1).default('/usr/bin/python3'),
   /** The Python module for `worker: python`. */
   pythonModule: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'expected a module name').default('backplane_worker'),
   /** Most worker slots `POST /workers/ {action: start}` may create (the real project's `max_workers`). */
@@ -46,6 +46,12 @@ export const trainingConfigSchema = z.strictObject({
   outputRoots: z.array(absolutePath).optional(),
   /** How long a trainer may take to connect to the daemon after its process started. */
   connectTimeoutMs: z.number().int().positive().default(60_000),
+  /**
+   * How long a trainer keeps training and retrying its socket after the daemon went away, so
+   * the restarted daemon re-adopts it (`BACKPLANE_WORKER_RECONNECT_MS`; the tiny worker honours
+   * it). 0: a trainer ends with the daemon, and its job fails `interrupted`.
+   */
+  reconnectMs: z.number().int().min(0).default(120_000),
   /** Seed of the row mix of projects (the mix is deterministic for a seed). */
   mixSeed: z.number().int().default(42),
 });

@@ -1,5 +1,6 @@
 import { definePlugin, UnavailableError } from '../../core/plugin-api.ts';
 import { trainingConfigSchema } from './config.ts';
+import { trainingEntities, trainingMigrations } from './entities.ts';
 import { addTrainingRoutes } from './rest.ts';
 import { addTrainingSchema } from './schema.ts';
 import { TrainingService } from './service.ts';
@@ -18,13 +19,15 @@ export const trainingPlugin = definePlugin({
   contract: '^1',
   optionalDependsOn: ['nvidia-smi'],
   configSchema: trainingConfigSchema,
+  entities: trainingEntities,
+  migrations: trainingMigrations,
   operations: [new URL('./operations.graphql', import.meta.url)],
   async init(services) {
     const service = new TrainingService(services);
     try {
       await service.init();
     } catch (error) {
-      throw new UnavailableError(`training: cannot open its state in ${services.dataDir}: ${(error as Error).message}`, { cause: error });
+      throw new UnavailableError(`training: cannot load its state: ${(error as Error).message}`, { cause: error });
     }
     return service;
   },

@@ -7,10 +7,14 @@ import { listenForWorker, type WorkerConnection } from '../tinker/protocol/index
 import type { TrainingPluginConfig } from './config.ts';
 
 const tinyWorker = fileURLToPath(new URL('../tinker/worker/tiny-worker.ts', import.meta.url));
+/** Where the PyTorch worker's package lives (`python -m backplane_worker`), found from this file, not the cwd. */
+const pythonWorkerPath = fileURLToPath(new URL('../../workers/python', import.meta.url));
 
-/** The trainer's argv for the configured worker kind. */
-export function workerCommand(config: TrainingPluginConfig): { command: string; args: string[] } {
-  return config.worker === 'python' ? { command: config.python, args: ['-m', config.pythonModule] } : { command: process.execPath, args: [tinyWorker] };
+/** The trainer's argv and extra environment for the configured worker kind. */
+export function workerCommand(config: TrainingPluginConfig, env: NodeJS.ProcessEnv = process.env): { command: string; args: string[]; env: Record<string, string> } {
+  if (config.worker !== 'python') return { command: process.execPath, args: [tinyWorker], env: {} };
+  const existing = env.PYTHONPATH;
+  return { command: config.python, args: ['-m', config.pythonModule], env: { PYTHONPATH: existing ? `${pythonWorkerPath}:${existing}` : pythonWorkerPath, PYTHONUNBUFFERED: '1' } };
 }
 
 /**
@@ -45,6 +49,8 @@ export interface LaunchOptions {
   gpus: number;
   labels: Record<string, string>;
   logHeader: string;
+  /** Tells the worker to survive a daemon restart for this long (`BACKPLANE_WORKER_RECONNECT_MS`); 0 or unset: it ends with the daemon. */
+  reconnectMs?: number;
   /** Called as soon as the core job exists (before the worker connects), to record its id. */
   onCoreJob(job: JobRecord): void | Promise<void>;
   /** Aborts the wait for the worker (cancel). */
@@ -68,7 +74,7 @@ export async function launchWorker(options: LaunchOptions): Promise<WorkerProces
   const connected = listenForWorker(options.socketPath, { helloTimeoutMs: 7 * 24 * 3600_000, signal: wait.signal, onListening: () => listening() });
   connected.catch(() => undefined);
   await Promise.race([isListening, connected]);
-  const { command, args } = workerCommand(config);
+  const { command, args, env } = workerCommand(config);
   let coreJob: JobRecord | undefined;
   try {
     coreJob = await jobs.start({
@@ -76,7 +82,12 @@ export async function launchWorker(options: LaunchOptions): Promise<WorkerProces
       kind: options.kind,
       command,
       args,
-      env: { BACKPLANE_WORKER_SOCKET: options.socketPath, BACKPLANE_WORKER_ID: options.workerId, PYTHONUNBUFFERED: '1' },
+      env: {
+        ...env,
+        BACKPLANE_WORKER_SOCKET: options.socketPath,
+        BACKPLANE_WORKER_ID: options.workerId,
+        ...(options.reconnectMs ? { BACKPLANE_WORKER_RECONNECT_MS: String(options.reconnectMs) } : {}),
+      },
       labels: options.labels,
       logHeader: options.logHeader,
       gpus: options.gpus > 0 ? { count: options.gpus } : undefined,

@@ -12,7 +12,7 @@ import {
   type ScheduledTask,
   type StagedUpload,
 } from '../../core/plugin-api.ts';
-import { listenForWorker, type WorkerConnection } from '../tinker/protocol/index.ts';
+import { listenForWorker, type Progress, type WorkerConnection } from '../tinker/protocol/index.ts';
 import { defaultHfCache, type TrainingPluginConfig } from './config.ts';
 import { dataRows, DatasetFormatError, fileTypeOf, inspectDataset, rowText } from './dataset-rows.ts';
 import { availableModels, checkModel, TINY_MODEL, type ModelCheck } from './hf-cache.ts';
@@ -68,7 +68,7 @@ export class TrainingService {
   readonly outputRoots: string[];
   readonly startedAt = now();
   readonly #services: PluginServices<TrainingPluginConfig>;
-  readonly #slots = new Map<string, WorkerSlot>();
+  readonly #slots: Map<string, WorkerSlot>;
   readonly #runs = new Map<string, ActiveRun>();
   #dispatcher: ScheduledTask | undefined;
   #stopping = false;
@@ -76,7 +76,8 @@ export class TrainingService {
   constructor(services: PluginServices<TrainingPluginConfig>) {
     this.#services = services;
     this.config = services.config;
-    this.store = new TrainingStore(services.dataDir);
+    this.store = new TrainingStore(services.db, services.logger);
+    this.#slots = this.store.workers;
     this.hfCache = services.config.hfCachePath ?? defaultHfCache();
     this.outputRoots = services.config.outputRoots ?? [path.join(services.dataDir, 'outputs')];
   }
@@ -91,11 +92,16 @@ export class TrainingService {
     await mkdir(path.join(this.#dir, 'models'), { recursive: true });
     if (!this.config.outputRoots) await mkdir(this.outputRoots[0], { recursive: true });
     await this.store.load();
-    this.trainingConfig();
-    // The pool comes back at its last size (or, with auto_start_workers, at least max_concurrent_workers).
+    // The pool comes back with its slots (or, with auto_start_workers, at least max_concurrent_workers); no trainer runs on them yet.
     const config = this.trainingConfig();
-    const size = Math.min(this.config.maxWorkers, Math.max(this.store.state.pool_size ?? 0, config.auto_start_workers ? config.max_concurrent_workers : 0));
-    if (size > 0) this.#addSlots(size);
+    const at = now();
+    for (const [id, slot] of this.#slots) {
+      if (slot.status === 'stopped') this.#slots.delete(id);
+      else Object.assign(slot, { status: 'idle', current_job_id: null, gpus: [], last_activity: at });
+    }
+    const restored = this.#slots.size;
+    const size = Math.min(this.config.maxWorkers, Math.max(restored, config.auto_start_workers ? config.max_concurrent_workers : 0));
+    if (size > 0) this.#addSlots(Math.max(0, size - restored));
     await this.#recover();
     this.#dispatcher = this.#services.scheduler.schedule({ id: 'dispatch', everyMs: 1000, runOnStart: true, run: () => this.#dispatch() });
     this.#services.lifecycle.onShutdown(() => this.#shutdown());
@@ -196,7 +202,7 @@ export class TrainingService {
         updated_at: at,
       };
       this.store.datasets.set(id, dataset);
-      await this.store.save();
+      await this.store.save(dataset);
       return dataset;
     } catch (error) {
       if (target) await rm(target, { force: true });
@@ -221,7 +227,7 @@ export class TrainingService {
     if (patch.name !== undefined) d.name = patch.name;
     if (patch.description !== undefined) d.description = patch.description;
     d.updated_at = now();
-    await this.store.save();
+    await this.store.save(d);
     return d;
   }
 
@@ -232,8 +238,7 @@ export class TrainingService {
     if (job) throw new InputError(`Dataset is used by training job ${job.id} (${job.status})`);
     const project = [...this.store.projects.values()].find((p) => p.traits.some((t) => t.datasets.some((x) => x.dataset_id === id)));
     if (project) throw new InputError(`Dataset is used by project ${project.id}`);
-    this.store.datasets.delete(id);
-    await this.store.save();
+    await this.store.deleteDataset(id);
     await rm(d.file_path, { force: true });
   }
 
@@ -280,7 +285,7 @@ export class TrainingService {
     this.#log(job, `Job created (${job.training_type}, model ${model})`);
     if (this.#activeSlots().length > 0) this.#setStatus(job, 'queued');
     this.store.jobs.set(job.id, job);
-    await this.store.save();
+    await this.store.save(job);
     this.#publish(job);
     this.#kick();
     return job;
@@ -314,7 +319,7 @@ export class TrainingService {
     } else {
       this.#finish(job, 'cancelled', 'Cancelled before it started');
     }
-    await this.store.save();
+    await this.store.save(job);
     return job;
   }
 
@@ -371,7 +376,6 @@ export class TrainingService {
         this.#addSlots(count);
       }
     }
-    this.store.state.pool_size = this.#activeSlots().length;
     await this.store.save();
     this.#kick();
     return this.poolStatus();
@@ -441,7 +445,7 @@ export class TrainingService {
       this.#runs.delete(job.id);
       if (job.socket_path) void removeSocketDir(job.socket_path);
       if (slot.status !== 'stopped') Object.assign(slot, { status: 'idle', current_job_id: null, gpus: [], last_activity: now() });
-      void this.store.save();
+      void this.store.save(job);
       this.#kick();
     });
   }
@@ -471,7 +475,8 @@ export class TrainingService {
         run.abort.signal.addEventListener('abort', () => stopWaiting.abort(), { once: true });
         await mkdir(path.dirname(adopt.socketPath), { recursive: true, mode: 0o700 });
         connection = await listenForWorker(adopt.socketPath, { helloTimeoutMs: this.config.connectTimeoutMs, signal: stopWaiting.signal });
-        this.#log(job, `Re-adopted worker ${connection.hello?.worker_id} after a daemon restart; training restarts on it`);
+        const resuming = connection.hello?.in_flight?.some((r) => r.method === 'train_job');
+        this.#log(job, `Re-adopted worker ${connection.hello?.worker_id} after a daemon restart; ${resuming ? 'its training goes on' : 'training restarts on it'}`);
       } else {
         const socketPath = await socketPathFor(job.id);
         job.socket_path = socketPath;
@@ -486,11 +491,12 @@ export class TrainingService {
           gpus: this.#gpusPerJob(),
           labels: { training_job: job.id, worker: slot.id, ...(job.project_id ? { project: job.project_id } : {}) },
           logHeader: `[TRAINING JOB ${job.id}] ${job.training_type} ${job.model_name} (worker ${slot.id})\n`,
+          reconnectMs: this.config.reconnectMs,
           signal: run.abort.signal,
           onCoreJob: async (record) => {
             run.coreJobId = record.id;
             job.core_job_id = record.id;
-            await this.store.save();
+            await this.store.save(job);
           },
         });
         connection = launched.connection;
@@ -506,41 +512,43 @@ export class TrainingService {
       if (!job.started_at) job.started_at = now();
       this.#setStatus(job, 'running');
       this.#log(job, `Training on worker ${slot.id} (pid ${hello.pid}, ${hello.backend}${job.gpus.length ? `, GPU ${job.gpus.join(',')}` : ''})`);
-      await this.store.save();
+      await this.store.save(job);
       this.#publish(job);
       connection.on('log', (entry) => this.#log(job, `[worker ${entry.level}] ${entry.msg}`, false));
-      const result = await connection.request(
-        'train_job',
-        {
-          job_id: job.id,
-          spec: {
-            training_type: job.training_type,
-            base_model: job.model_name,
-            epochs: job.epochs,
-            batch_size: job.batch_size,
-            learning_rate: job.learning_rate,
-            lora_r: job.lora_r,
-            lora_alpha: job.lora_alpha,
-            lora_dropout: job.lora_dropout,
-            seed: hash32(job.id) % 1_000_000,
-          },
-          dataset_path: datasetPath,
-          output_dir: outputDir,
-        },
-        {
-          signal: run.abort.signal,
-          onProgress: (p) => {
-            job.progress = Math.min(99, p.total_steps > 0 ? Math.round((p.step / p.total_steps) * 10_000) / 100 : 0);
-            if (p.epoch !== undefined) job.current_epoch = p.epoch;
-            if (p.loss !== undefined && p.loss !== null) job.current_loss = p.loss;
-            job.updated_at = now();
-            slot.last_activity = job.updated_at;
-            this.#projectMirror(job);
-            void this.store.save();
-            this.#publish(job);
-          },
-        },
-      );
+      const onProgress = (p: Progress) => {
+        job.progress = Math.min(99, p.total_steps > 0 ? Math.round((p.step / p.total_steps) * 10_000) / 100 : 0);
+        if (p.epoch !== undefined) job.current_epoch = p.epoch;
+        if (p.loss !== undefined && p.loss !== null) job.current_loss = p.loss;
+        job.updated_at = now();
+        slot.last_activity = job.updated_at;
+        this.#projectMirror(job);
+        void this.store.save(job);
+        this.#publish(job);
+      };
+      // A worker that kept training through a daemon restart owes the answer to the train_job the previous daemon sent.
+      const resumed = adopt ? hello.in_flight?.find((r) => r.method === 'train_job') : undefined;
+      const result = resumed
+        ? await connection.adopt<'train_job'>(resumed.id, { signal: run.abort.signal, onProgress })
+        : await connection.request(
+            'train_job',
+            {
+              job_id: job.id,
+              spec: {
+                training_type: job.training_type,
+                base_model: job.model_name,
+                epochs: job.epochs,
+                batch_size: job.batch_size,
+                learning_rate: job.learning_rate,
+                lora_r: job.lora_r,
+                lora_alpha: job.lora_alpha,
+                lora_dropout: job.lora_dropout,
+                seed: hash32(job.id) % 1_000_000,
+              },
+              dataset_path: datasetPath,
+              output_dir: outputDir,
+            },
+            { signal: run.abort.signal, onProgress },
+          );
       job.model_path = result.model_path;
       if (result.final_loss !== null) job.current_loss = result.final_loss;
       this.#log(job, `Training finished: ${result.steps} steps, final loss ${result.final_loss}, model at ${result.model_path}`);
@@ -613,7 +621,7 @@ export class TrainingService {
     else this.#log(job, `Job ${status}`);
     job.completed_at = now();
     this.#setStatus(job, status);
-    void this.store.save();
+    void this.store.save(job);
     this.#publish(job);
   }
 
@@ -634,6 +642,7 @@ export class TrainingService {
       completed_at: job.completed_at,
       updated_at: job.updated_at,
     });
+    void this.store.save(project);
   }
 
   /** Appends `[HH:MM:SS] msg` to the job's log (kept to its last 500 lines). */
@@ -715,7 +724,7 @@ export class TrainingService {
       updated_at: at,
     };
     this.store.projects.set(project.id, project);
-    await this.store.save();
+    await this.store.save(project);
     return project;
   }
 
@@ -734,7 +743,7 @@ export class TrainingService {
     if (patch.name !== undefined) p.name = patch.name;
     if (patch.description !== undefined) p.description = patch.description;
     p.updated_at = now();
-    await this.store.save();
+    await this.store.save(p);
     return p;
   }
 
@@ -753,7 +762,7 @@ export class TrainingService {
     Object.assign(project, { error_message: null, model_path: null, progress: 0, completed_at: null });
     this.#projectMirror(job);
     project.status = 'pending';
-    await this.store.save();
+    await this.store.save(project);
     return project;
   }
 

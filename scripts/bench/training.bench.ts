@@ -1,9 +1,14 @@
 import { createWriteStream, openAsBlob } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { collectTables } from '../../core/db/core-tables.ts';
+import { openDatabase } from '../../core/db/orm.ts';
+import { createLogger } from '../../core/services/logger-service.ts';
+import { builtinPlugins } from '../../plugins/index.ts';
+import { TrainingCounterEntity, TrainingDatasetEntity } from '../../plugins/training/entities.ts';
 import { compareWithBare } from './lib/compare.ts';
 import { report } from './lib/load.ts';
 import { memoryOf, spawnBenchDaemon } from './lib/spawn-daemon.ts';
@@ -60,10 +65,10 @@ try {
     await daemon.stop();
   }
 
-  // 10,000 datasets in the plugin's state file, then the list route against bare node:http.
+  // 10,000 datasets in the plugin's tables (the daemon's SQLite database), then the list route against bare node:http.
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bp-bench-training-list-'));
   await mkdir(path.join(dataDir, 'plugins', 'training'), { recursive: true });
-  const at = new Date().toISOString();
+  const at = new Date();
   const datasets = Array.from({ length: 10_000 }, (_, n) => ({
     id: n + 1,
     name: `dataset ${n + 1}`,
@@ -78,7 +83,14 @@ try {
     created_at: at,
     updated_at: at,
   }));
-  await writeFile(path.join(dataDir, 'plugins', 'training', 'state.json'), JSON.stringify({ next: { dataset: 10_001, job: 1, project: 1, trait: 1 }, config: null, datasets, jobs: [], projects: [] }));
+  const db = await openDatabase({ url: undefined, dataDir, ...collectTables(builtinPlugins), logger: createLogger({ level: 'silent' }) });
+  try {
+    const em = db.orm.em.fork();
+    for (let n = 0; n < datasets.length; n += 500) await em.insertMany(TrainingDatasetEntity, datasets.slice(n, n + 500));
+    await em.insert(TrainingCounterEntity, { name: 'dataset', value: 10_001 });
+  } finally {
+    await db.close();
+  }
   const listDaemon = await spawnBenchDaemon({ plugins: builtinsOff }, dataDir);
   try {
     await compareWithBare({ name: `GET ${api}/datasets/?page_size=100 (10,000 datasets)`, daemonUrl: listDaemon.url, path: `${api}/datasets/?page=50&page_size=100`, concurrency: 8 });

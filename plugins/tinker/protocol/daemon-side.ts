@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { RpcErrorCodes, WorkerRpcError } from './errors.ts';
 import { JsonRpcPeer, type RequestOptions } from './peer.ts';
 import { helloSchema, logSchema, progressSchema } from './schemas.ts';
-import type { Hello, LogMessage, MethodName, MethodParamsInput, MethodResults, Progress, RpcNotification } from './types.ts';
+import type { Hello, LogMessage, MethodName, MethodParamsInput, MethodResults, Progress, RpcId, RpcNotification } from './types.ts';
 
 /** Events of a {@link WorkerConnection}. */
 export interface WorkerConnectionEvents {
@@ -100,6 +100,16 @@ export class WorkerConnection extends EventEmitter<WorkerConnectionEvents> {
     return this.#peer.request(method, params, options);
   }
 
+  /**
+   * Claims a request the worker was running for an earlier daemon (listed in its hello's
+   * `in_flight`, after it reconnected): resolves or rejects with its answer as
+   * {@link request} would, with its progress (what arrived before this call first).
+   */
+  adopt<M extends MethodName>(id: RpcId, options?: RequestOptions): Promise<MethodResults[M]>;
+  adopt(id: RpcId, options: RequestOptions = {}): Promise<unknown> {
+    return this.#peer.adopt(id, options);
+  }
+
   /** Sends a notification to the worker (bwp/1 defines none daemon → worker; for extensions). */
   notify(method: string, params?: unknown): void {
     this.#peer.notify(method, params);
@@ -120,6 +130,8 @@ export class WorkerConnection extends EventEmitter<WorkerConnectionEvents> {
         }
         if (this.#hello) return;
         this.#hello = parsed.data;
+        // Answers owed from before a daemon restart may follow at once: keep them for adopt().
+        if (parsed.data.in_flight) this.#peer.expectOrphans(parsed.data.in_flight.map((r) => r.id));
         this.emit('hello', parsed.data);
         return;
       }

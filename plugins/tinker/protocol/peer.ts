@@ -45,6 +45,8 @@ export class JsonRpcPeer {
   readonly #maxLineBytes: number;
   readonly #pending = new Map<RpcId, Pending>();
   #nextId = 1;
+  /** Requests a reconnected peer still owes answers for (hello `in_flight`), with what arrived before {@link adopt}. */
+  readonly #orphans = new Map<RpcId, { progress: Progress[]; final?: Record<string, unknown> }>();
   #closeError: WorkerRpcError | undefined;
   #closeReason: string | undefined;
 
@@ -85,6 +87,40 @@ export class JsonRpcPeer {
     } catch (error) {
       return Promise.reject(new WorkerRpcError(RpcErrorCodes.invalidParams, `${method} request too large: ${(error as Error).message}`));
     }
+    const answer = this.#track(id, method, options);
+    this.#socket.write(line);
+    return answer;
+  }
+
+  /**
+   * Declares requests a reconnected peer has in flight from an earlier connection (its hello's
+   * `in_flight`): their progress and answers are kept until {@link adopt} claims them, and
+   * this end's own request ids skip past theirs.
+   */
+  expectOrphans(ids: readonly RpcId[]): void {
+    for (const id of ids) {
+      if (!this.#orphans.has(id)) this.#orphans.set(id, { progress: [] });
+      if (typeof id === 'number' && id >= this.#nextId) this.#nextId = id + 1;
+    }
+  }
+
+  /**
+   * Awaits the answer to request `id`, sent on an earlier connection (see {@link expectOrphans}),
+   * as if it had been sent here: progress kept so far is replayed to `onProgress` first;
+   * aborting `signal` sends `cancel{id}`.
+   */
+  adopt(id: RpcId, options: RequestOptions = {}): Promise<unknown> {
+    if (this.#closeError) return Promise.reject(this.#closeError);
+    const orphan = this.#orphans.get(id);
+    this.#orphans.delete(id);
+    if (typeof id === 'number' && id >= this.#nextId) this.#nextId = id + 1;
+    const answer = this.#track(id, 'adopted request', options);
+    for (const progress of orphan?.progress ?? []) options.onProgress?.(progress);
+    if (orphan?.final) this.#receive(orphan.final);
+    return answer;
+  }
+
+  #track(id: RpcId, method: string, options: RequestOptions): Promise<unknown> {
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => this.#giveUp(id, cancelledError());
@@ -93,6 +129,7 @@ export class JsonRpcPeer {
         options.signal?.removeEventListener('abort', onAbort);
       };
       this.#pending.set(id, { resolve, reject, onProgress: options.onProgress, cleanup });
+      if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(
@@ -100,7 +137,6 @@ export class JsonRpcPeer {
           options.timeoutMs,
         );
       }
-      this.#socket.write(line);
     });
   }
 
@@ -170,7 +206,12 @@ export class JsonRpcPeer {
         return;
       }
       const pending = this.#pending.get(id);
-      if (!pending) return; // late answer to a cancelled or timed-out request
+      if (!pending) {
+        // An answer owed from an earlier connection waits for adopt(); others are late answers to cancelled or timed-out requests.
+        const orphan = this.#orphans.get(id);
+        if (orphan) orphan.final = message;
+        return;
+      }
       this.#pending.delete(id);
       pending.cleanup();
       if ('error' in message && message.error) pending.reject(WorkerRpcError.fromRpcError(message.error as RpcErrorObject));
@@ -184,7 +225,10 @@ export class JsonRpcPeer {
     if (typeof params !== 'object' || params === null) return;
     const progressId = (params as { id?: unknown }).id;
     if (typeof progressId !== 'string' && typeof progressId !== 'number') return;
-    this.#pending.get(progressId)?.onProgress?.(params as Progress);
+    const pending = this.#pending.get(progressId);
+    if (pending) return pending.onProgress?.(params as Progress);
+    const orphan = this.#orphans.get(progressId);
+    if (orphan && orphan.progress.push(params as Progress) > 10_000) orphan.progress.shift();
   }
 
   #framingFailed(error: FramingError): void {

@@ -169,6 +169,12 @@ export const helloSchema = z.object({
     introspection: z.boolean().default(false),
   }),
   models: z.array(z.string()),
+  /**
+   * Sent by a worker that reconnected after the daemon went away (serveWorker's `reconnect`):
+   * the requests of the old connection it has not answered yet. Their progress and answers
+   * follow on this connection; the daemon claims them with `WorkerConnection.adopt(id)`.
+   */
+  in_flight: z.array(z.object({ id: z.union([z.string(), z.number()]), method: z.string() })).optional(),
 });
 
 /** The `progress` notification's params; `id` is the JSON-RPC id of the request it reports on. */

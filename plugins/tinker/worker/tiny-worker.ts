@@ -2,7 +2,10 @@
  * The TinyLM bwp/1 worker process: `node plugins/tinker/worker/tiny-worker.ts`, with
  * `BACKPLANE_WORKER_SOCKET` (and optionally `BACKPLANE_WORKER_ID`) in the environment. It
  * connects, says hello (backend `tiny`), heartbeats every 5 s and serves every bwp/1 method
- * until `shutdown` or until the daemon goes away; stdout/stderr carry logs only.
+ * until `shutdown` or until the daemon goes away; stdout/stderr carry logs only. With
+ * `BACKPLANE_WORKER_RECONNECT_MS` set (the training plugin sets it), work in flight survives a
+ * daemon restart: the worker reconnects to the same socket for that long and delivers its
+ * answers there.
  *
  * @see docs/worker-protocol.md
  * @module
@@ -19,6 +22,11 @@ export async function runTinyWorker(env: NodeJS.ProcessEnv = process.env): Promi
     process.stderr.write('tiny-worker: BACKPLANE_WORKER_SOCKET is not set\n');
     return 2;
   }
+  const reconnectMs = Number(env.BACKPLANE_WORKER_RECONNECT_MS ?? 0);
+  if (!Number.isFinite(reconnectMs) || reconnectMs < 0) {
+    process.stderr.write(`tiny-worker: BACKPLANE_WORKER_RECONNECT_MS must be a number of milliseconds (got ${env.BACKPLANE_WORKER_RECONNECT_MS})\n`);
+    return 2;
+  }
   const server = await serveWorker({
     socketPath,
     hello: {
@@ -29,6 +37,7 @@ export async function runTinyWorker(env: NodeJS.ProcessEnv = process.env): Promi
       models: [...TINY_BASE_MODELS],
     },
     methods: createTinyMethods(),
+    reconnect: reconnectMs > 0 ? { timeoutMs: reconnectMs } : undefined,
   });
   const end = await server.done;
   process.stderr.write(`tiny-worker: ${end.reason} (${end.message})\n`);
