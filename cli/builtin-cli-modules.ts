@@ -7,4 +7,6 @@ export const builtinCliModules: ReadonlyMap<string, URL> = new Map([
   ['ilab', new URL('../plugins/ilab/cli.ts', import.meta.url)],
   ['vllm-podman', new URL('../plugins/vllm-podman/cli.ts', import.meta.url)],
   ['llama-cpp', new URL('../plugins/llama-cpp/cli.ts', import.meta.url)],
+  ['triton', new URL('../plugins/triton/cli.ts', import.meta.url)],
+  ['tinker', new URL('../plugins/tinker/cli.ts', import.meta.url)],
 ]);

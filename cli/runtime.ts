@@ -5,6 +5,7 @@ import { createGraphQLClient, type GraphQLClient } from './graphql-client.ts';
 import { operationText } from './operation-text.ts';
 import { cliOperation, type CliOperations } from './operations.ts';
 import { createOutput, outputMode, type OutputMode } from './output.ts';
+import { openSubscriptions } from './subscriptions.ts';
 
 /** The global flags (`backplane --url … --json jobs list`). */
 export interface GlobalFlags extends ConnectionFlags {
@@ -37,6 +38,7 @@ export function createRuntime(flags: GlobalFlags): CliRuntime {
     operation: (file, name) => operationText(file, name),
     output,
     followJob: (id, options) => followJob(deps, id, options),
+    subscribe: (document, variables, next) => subscribeOnce(connection, document, variables ?? {}, next),
     setExitCode: (code) => {
       process.exitCode = code;
     },
@@ -65,9 +67,26 @@ export function lazyContext(flags: () => GlobalFlags): { context: CliContext; ru
       return get().output;
     },
     followJob: (id, options) => get().context.followJob(id, options),
+    subscribe: (document, variables, next) => get().context.subscribe(document, variables, next),
     setExitCode: (code) => {
       process.exitCode = code;
     },
   };
   return { context, runtime: get };
+}
+
+/** One subscription on its own connection, closed when it ends; Ctrl-C exits 130. */
+async function subscribeOnce<TData>(connection: ConnectionOptions, document: string, variables: Record<string, unknown>, next: (data: TData) => void): Promise<void> {
+  const subs = await openSubscriptions(connection);
+  const onSigint = () => {
+    void subs.dispose();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    await subs.subscribe<TData>(document, variables, next);
+  } finally {
+    process.off('SIGINT', onSigint);
+    await subs.dispose();
+  }
 }

@@ -16,6 +16,8 @@ export const tinkerPlugin = definePlugin({
   version: '1.0.0',
   description: 'Tinker-compatible training and sampling API over bwp/1 worker processes',
   contract: '^1',
+  /** `backplane …` client commands; the client imports only this module. */
+  cli: new URL('./cli.ts', import.meta.url),
   configSchema: tinkerConfigSchema,
   entities: tinkerEntities,
   migrations: tinkerMigrations,

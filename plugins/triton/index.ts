@@ -16,6 +16,8 @@ export const tritonPlugin = definePlugin({
   version: '1.0.0',
   description: 'NVIDIA Triton Inference Servers and their model repositories',
   contract: '^1',
+  /** `backplane …` client commands; the client imports only this module. */
+  cli: new URL('./cli.ts', import.meta.url),
   configSchema: tritonConfigSchema,
   entities: [TritonServerEntity, TritonModelEntity],
   migrations: tritonMigrations,

@@ -86,6 +86,13 @@ export interface CliContext {
    * Ctrl-C stops following (exit 130); the job keeps running.
    */
   followJob(id: string, options?: CliFollowOptions): Promise<number>;
+  /**
+   * Runs a GraphQL subscription (over graphql-ws, loaded on first use) and calls `next` with
+   * each result's `data`. Resolves when the daemon completes it; rejects with the daemon's
+   * message when it refuses, or when the connection drops (no retry). Ctrl-C ends the command
+   * with exit 130.
+   */
+  subscribe<TData = unknown>(document: string, variables: Record<string, unknown> | undefined, next: (data: TData) => void): Promise<void>;
   /** Ends the command with this exit code once output is flushed. */
   setExitCode(code: number): void;
 }
