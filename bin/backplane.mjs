@@ -16,7 +16,11 @@ module.enableCompileCache?.();
 const { entryFor } = await import('../cli/entry-route.ts');
 if (entryFor(process.argv.slice(2)) === 'client') {
   const { runCli } = await import('../cli/main.ts');
-  process.exit(await runCli(process.argv.slice(2)));
+  const code = await runCli(process.argv.slice(2));
+  // process.exit() drops output a slow pipe reader has not taken yet.
+  const { flushStdio } = await import('../cli/flush-stdio.ts');
+  await flushStdio();
+  process.exit(code);
 }
 // The young generation stays small until the daemon is ready (core/util/startup-heap.ts).
 const { holdYoungGeneration } = await import('../core/util/startup-heap.ts');

@@ -6,12 +6,13 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as daemonContract from '../core/plugin-api.ts';
+import { builtinPlugins } from '../plugins/index.ts';
 
 const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..');
 const backplaneBin = path.join(repo, 'bin', 'backplane.mjs');
 // The built-in plugins need their backends; only the plugin under test runs.
-const builtinsOff = { ilab: { enabled: false }, 'nvidia-smi': { enabled: false }, 'vllm-podman': { enabled: false }, 'llama-cpp': { enabled: false } };
+const builtinsOff = Object.fromEntries(builtinPlugins.map((plugin) => [plugin.id, { enabled: false }]));
 
 type TestKit = typeof import('@backplane/plugin-api/testing');
 

@@ -31,7 +31,7 @@ describe('REST compatibility engine', () => {
     const llamactl = await bp.request('/api/things/missing');
     expect(llamactl.status).toBe(404);
     expect(await llamactl.json()).toEqual({ error: 'Not Found', code: 'NOT_FOUND', details: 'Thing not found' });
-    const fastapi = await bp.request('/datasets/missing');
+    const fastapi = await bp.request('/training-manager/datasets/missing');
     expect(await fastapi.json()).toEqual({ detail: 'Thing not found' });
     const mlserve = await bp.request('/mlserve/api/rest-test/missing');
     expect(await mlserve.json()).toEqual({ message: 'Thing not found' });
@@ -51,7 +51,7 @@ describe('REST compatibility engine', () => {
     const wrongType = await json('/api/things', { name: 'x', size: 'big' });
     expect(wrongType.status).toBe(400);
     expect((await wrongType.json()).details).toMatch(/size/);
-    const unknownField = await json('/datasets', { name: 'x', size: 1, color: 'red' });
+    const unknownField = await json('/training-manager/datasets', { name: 'x', size: 1, color: 'red' });
     expect(unknownField.status).toBe(422);
     expect((await unknownField.json()).detail).toMatch(/color/);
     const badQuery = await bp.request('/api/things/ada?count=lots');
@@ -61,7 +61,7 @@ describe('REST compatibility engine', () => {
     const oversize = await json('/api/things', { name: 'x'.repeat(1000), size: 1 });
     expect(oversize.status).toBe(413);
     expect((await oversize.json()).code).toBe('PAYLOAD_TOO_LARGE');
-    const fastapiMalformed = await json('/datasets', 'nope');
+    const fastapiMalformed = await json('/training-manager/datasets', 'nope');
     expect(fastapiMalformed.status).toBe(422);
     expect((await fastapiMalformed.json()).detail[0].type).toBe('json_invalid');
   });

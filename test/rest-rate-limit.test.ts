@@ -60,7 +60,7 @@ describe('REST rate limits', () => {
     const free = await bp.request('/t/free', as(keys.a));
     expect(free.status).toBe(200);
     expect(free.headers.get('x-ratelimit-limit')).toBeNull();
-    const otherProfile = await bp.request('/datasets/ada', as(keys.a));
+    const otherProfile = await bp.request('/training-manager/datasets/ada', as(keys.a));
     expect(otherProfile.status).toBe(200);
     expect(otherProfile.headers.get('x-ratelimit-limit')).toBeNull();
   });

@@ -1,4 +1,5 @@
 import { coreRoutes } from '../../core/core-modules.ts';
+import { restProfiles } from '../../core/rest/profiles.ts';
 import type { PluginDefinition } from '../../core/plugin-api.ts';
 import type { RestRoute } from '../../core/rest/route.ts';
 import { builtinPlugins } from '../../plugins/index.ts';
@@ -9,11 +10,15 @@ export interface RouteTemplate {
   owner: string;
   profile: string;
   method: string;
-  /** Full path template (every profile is mounted at `/` in the fuzz config). */
+  /** Full path template, under the profile's default mount (the fuzz config sets no `prefix`). */
   path: string;
   paramNames: string[];
   /** Whether the route reads a body (`ignore` routes never do). */
   readsBody: boolean;
+  /** How the route reads its body (`json`, `multipart`, `stream`, …), as its table entry says. */
+  bodyMode: NonNullable<RestRoute['body']>;
+  /** The route's own body limit when it sets one; otherwise the daemon's `server.bodyLimitBytes` applies. */
+  maxBodyBytes?: number;
 }
 
 /** The plugins the fuzz daemon runs besides the built-ins, so every profile has routes. */
@@ -26,10 +31,12 @@ export const extraPlugins: readonly PluginDefinition<any, any>[] = [restTestPlug
  */
 export function listRoutes(): RouteTemplate[] {
   const out: RouteTemplate[] = [];
+  const mounts = new Map(restProfiles.map((profile) => [profile.id, profile.defaultPrefix?.replace(/\/+$/, '') ?? '']));
   const record = (owner: string, route: RestRoute) => {
-    const paramNames = [...route.path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]);
+    const path = `${mounts.get(route.profile) ?? ''}${route.path}`;
+    const paramNames = [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]);
     const body = route.body ?? (route.method === 'GET' ? 'ignore' : 'json');
-    out.push({ owner, profile: route.profile, method: route.method, path: route.path, paramNames, readsBody: body !== 'ignore' });
+    out.push({ owner, profile: route.profile, method: route.method, path, paramNames, readsBody: body !== 'ignore', bodyMode: body, maxBodyBytes: route.maxBodyBytes });
   };
   for (const route of coreRoutes) record('core', route);
   for (const def of [...builtinPlugins, ...extraPlugins]) def.rest?.({ add: (route) => record(def.id, route) });
