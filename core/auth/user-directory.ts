@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { ApiScope } from '../config/schema.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors.ts';
@@ -197,7 +197,8 @@ export class UserDirectory implements UserStore {
     const match = keyPattern.exec(key);
     if (!match) return undefined;
     const found = this.#keys.get(match[1]);
-    const candidate = createHash('sha256').update(match[2]).digest();
+    // The one-shot digest: no Hash object per request (every gateway call checks a key).
+    const candidate = hash('sha256', match[2], 'buffer');
     // Compared even for an unknown id, so a hit and a miss take the same time.
     const equal = timingSafeEqual(candidate, found?.secretHash ?? candidate) && found !== undefined;
     if (!equal || (found.expiresAt && found.expiresAt.getTime() <= this.#now())) return undefined;

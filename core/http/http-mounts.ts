@@ -8,6 +8,8 @@ import type { ForwardOutcome, HttpMountHandler, HttpMountService } from '../../p
 interface Mount {
   owner: string;
   prefix: string;
+  /** `<prefix>/`. */
+  under: string;
   segments: string[];
   handler: HttpMountHandler;
 }
@@ -43,7 +45,7 @@ export function createHttpMounts({ coreTemplates, restTemplates }: { coreTemplat
       mount(prefix, handler) {
         if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) throw new InputError(`A mount prefix is an absolute path of plain segments, not '${prefix.slice(0, 100)}'`);
         if (isClaimed(prefix)) throw new ConflictError(`The path prefix '${prefix}' collides with a path the daemon already serves`, { details: { prefix } });
-        const mount: Mount = { owner, prefix, segments: splitPath(prefix), handler };
+        const mount: Mount = { owner, prefix, under: `${prefix}/`, segments: splitPath(prefix), handler };
         mounts.push(mount);
         mounts.sort((a, b) => b.segments.length - a.segments.length);
         return () => {
@@ -70,6 +72,11 @@ export function createHttpMounts({ coreTemplates, restTemplates }: { coreTemplat
     },
     match(path) {
       if (mounts.length === 0) return undefined;
+      // A path without empty segments is matched on its text (no split per request).
+      if (!path.includes('//')) {
+        for (const m of mounts) if (path === m.prefix || path.startsWith(m.under)) return { handler: m.handler, prefix: m.prefix };
+        return undefined;
+      }
       const segments = splitPath(path);
       const found = mounts.find((m) => isSegmentPrefix(m.segments, segments));
       return found && { handler: found.handler, prefix: found.prefix };
@@ -90,8 +97,10 @@ let mountAgents: { http: HttpAgent; https: HttpsAgent } | undefined;
 
 function forward({ req, res, url, body, headers, timeoutMs, discardStatuses }: Parameters<HttpMountService['forward']>[0]): Promise<ForwardOutcome> {
   let failure: ForwardOutcome | undefined;
-  const options = { ...agentOptions, maxFreeSockets: 64 };
-  mountAgents ??= { http: new HttpAgent(options), https: new HttpsAgent(options) };
+  if (!mountAgents) {
+    const options = { ...agentOptions, maxFreeSockets: 64 };
+    mountAgents = { http: new HttpAgent(options), https: new HttpsAgent(options) };
+  }
   return proxyRequest({
     req,
     res,

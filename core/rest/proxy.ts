@@ -6,7 +6,9 @@ import type { RestProxyTarget } from './route.ts';
 /** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus those a `Connection` header names. */
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 /** The caller's credentials for backplane are not the backend's business. */
-const credentials = new Set(['authorization', 'x-api-key', 'cookie']);
+const credentials = ['authorization', 'x-api-key', 'cookie'];
+/** Never forwarded: the credentials, and what describes this hop's request rather than the next. */
+const notForwarded = new Set([...credentials, 'host', 'expect']);
 
 /**
  * Upstream connections are kept alive and reused (a new TCP connection per request costs both
@@ -112,7 +114,14 @@ export function proxyRequest({ req, res, target, body, onError, discardStatuses,
       // A body of unknown length (SSE, chunked) may take a while: its headers go out now, so the
       // client sees its stream open at once. A sized one goes out with its first bytes.
       if (answer.headers['content-length'] === undefined) res.flushHeaders();
-      pipeline(answer, res, () => finish());
+      // pipe(), not pipeline(): pipeline makes an AbortController per exchange and aborts it when
+      // done (a DOMException with its stack), a cost on every proxied request. The client's
+      // 'close' (above) ends the exchange either way; an answer broken off ends the client's.
+      answer.once('error', () => res.destroy());
+      answer.once('close', () => {
+        if (!answer.readableEnded) res.destroy();
+      });
+      answer.pipe(res);
     });
 
     if (body === 'stream') {
@@ -126,41 +135,50 @@ export function proxyRequest({ req, res, target, body, onError, discardStatuses,
 }
 
 function requestHeaders(req: IncomingMessage, target: RestProxyTarget, body: Buffer | 'stream' | undefined): OutgoingHttpHeaders {
-  const headers = withoutHopByHop(req.headers);
-  for (const name of credentials) delete headers[name];
-  delete headers.host;
-  delete headers.expect;
-  if (body !== 'stream') {
-    delete headers['content-length'];
-    if (body !== undefined) headers['content-length'] = String(body.length);
+  const source = req.headers;
+  const named = source.connection === undefined ? undefined : connectionTokens(source.connection);
+  const sized = body !== 'stream';
+  // One copy, dropping as it goes (hop-by-hop, credentials, Host, Expect, a length we set).
+  const headers: OutgoingHttpHeaders = {};
+  for (const name in source) {
+    const value = source[name];
+    if (value === undefined || hopByHop.has(name) || notForwarded.has(name) || named?.has(name) || (sized && name === 'content-length')) continue;
+    headers[name] = value;
   }
-  const forwardedFor = req.headers['x-forwarded-for'];
+  if (sized && body !== undefined) headers['content-length'] = String(body.length);
+  const forwardedFor = source['x-forwarded-for'];
   const address = req.socket.remoteAddress ?? '';
   headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${address}` : address;
   headers['x-forwarded-proto'] = 'http';
-  if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
-  for (const [name, value] of Object.entries(target.headers ?? {})) {
-    if (value === null) delete headers[name.toLowerCase()];
-    else headers[name.toLowerCase()] = value;
+  if (source.host) headers['x-forwarded-host'] = source.host;
+  const extra = target.headers;
+  if (extra) {
+    for (const name in extra) {
+      const value = extra[name];
+      if (value === null) delete headers[name.toLowerCase()];
+      else headers[name.toLowerCase()] = value;
+    }
   }
   return headers;
 }
 
 function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  return withoutHopByHop(headers);
-}
-
-function withoutHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((token) => token.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const named = headers.connection === undefined ? undefined : connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || hopByHop.has(name) || named.has(name)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || hopByHop.has(name) || named?.has(name)) continue;
     out[name] = value;
   }
   return out;
+}
+
+/** The header names a `Connection` header lists (each one hop-by-hop too). */
+function connectionTokens(connection: string | string[]): Set<string> {
+  const named = new Set<string>();
+  for (const token of String(connection).split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name) named.add(name);
+  }
+  return named;
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EndpointProtocol, EndpointRegistry, HttpMountHandler, HttpMountService, Logger, UserDirectoryService } from '../../core/plugin-api.ts';
+import type { EndpointProtocol, EndpointRegistry, HttpMountHandler, HttpMountService, Logger, ModelEndpoint, UserDirectoryService } from '../../core/plugin-api.ts';
+import { AppIndex } from './app-index.ts';
 import type { AppStore } from './app-store.ts';
-import { matchRoute, upstreamBase } from './route-paths.ts';
+import { upstreamBase } from './route-paths.ts';
 import type { Traffic } from './traffic.ts';
 import type { GatewayApp } from './types.ts';
 
@@ -26,17 +27,23 @@ export interface GatewayHandlerOptions {
  */
 export function createGatewayHandler(options: GatewayHandlerOptions): HttpMountHandler {
   const { store, endpoints, users, mounts, traffic, maxBodyBytes, logger } = options;
+  const index = new AppIndex(store);
 
   return async function serveGateway(req, res, ctx) {
     const started = performance.now();
     const path = ctx.url.pathname;
-    const app = findApp(store.list(), path);
-    const seen = { app: app?.name ?? '-', route: '-', consumer: '-' };
-    res.once('close', () => traffic.observe({ ...seen, status: res.statusCode, seconds: (performance.now() - started) / 1000 }));
-    ctx.setRoute(app ? `${app.prefix}/*` : '/gateway/*');
-    if (!app) return refuse(res, 404, 'not_found', `No application serves ${path.slice(0, 200)}`);
+    const entry = index.find(path);
+    const app = entry?.app;
+    const seen = { app: app?.name ?? '-', route: '-', consumer: '-', status: 0, seconds: 0 };
+    res.once('close', () => {
+      seen.status = res.statusCode;
+      seen.seconds = (performance.now() - started) / 1000;
+      traffic.observe(seen);
+    });
+    ctx.setRoute(entry ? entry.routeLabel : '/gateway/*');
+    if (!entry || !app) return refuse(res, 404, 'not_found', `No application serves ${path.slice(0, 200)}`);
     // Matched first only to answer in the route's own error format; unknown routes wait for the key.
-    const matched = matchRoute(app, path);
+    const matched = index.matchRoute(entry, path);
     const protocol = matched?.route.protocol;
     if (matched) seen.route = matched.route.modelName;
 
@@ -47,13 +54,15 @@ export function createGatewayHandler(options: GatewayHandlerOptions): HttpMountH
     }
     const user = auth.user.name;
     seen.consumer = user;
-    if (!app.consumers.some((c) => c.user === user)) return refuse(res, 403, 'forbidden', `Forbidden: user '${user}' is not a consumer of application '${app.name}'`, protocol);
+    const rateKey = index.consumerKey(entry, user);
+    if (rateKey === undefined) return refuse(res, 403, 'forbidden', `Forbidden: user '${user}' is not a consumer of application '${app.name}'`, protocol);
 
     if (!matched) return refuse(res, 404, 'not_found', `Application '${app.name}' has no route for ${path.slice(0, 200)}`);
     const { route, rest } = matched;
 
-    const limit = mounts.rateLimit(`${app.name}\0${user}`, { limit: app.rateLimit, windowSeconds: app.rateWindowSeconds });
-    for (const [name, value] of Object.entries(limit.headers)) res.setHeader(name, value);
+    const limit = mounts.rateLimit(rateKey, { limit: app.rateLimit, windowSeconds: app.rateWindowSeconds });
+    const limitHeaders = limit.headers;
+    for (const name in limitHeaders) res.setHeader(name, limitHeaders[name]);
     if (!limit.allowed) return refuse(res, 429, 'rate_limited', `Too many requests: at most ${app.rateLimit} per ${app.rateWindowSeconds} s for each consumer of '${app.name}'; retry in ${limit.retryAfter} s`, route.protocol);
 
     const endpoint = endpoints.get(route.endpointId);
@@ -64,8 +73,9 @@ export function createGatewayHandler(options: GatewayHandlerOptions): HttpMountH
     if (body === 'too-large') return refuse(res, 413, 'payload_too_large', `The request body exceeds ${maxBodyBytes} bytes`, route.protocol);
     if (body === 'aborted') return;
 
-    const url = `${upstreamBase(endpoint)}${rest}${ctx.url.search}`;
+    const url = `${upstreamBaseOf(endpoint)}${rest}${ctx.url.search}`;
     const method = req.method ?? 'GET';
+    const retryable = idempotent.has(method);
     let last: { status: 502 | 504; message: string } | undefined;
     let tried = 0;
     for (let attempt = 0; attempt <= app.retries; attempt++) {
@@ -76,31 +86,45 @@ export function createGatewayHandler(options: GatewayHandlerOptions): HttpMountH
       }
       const final = attempt === app.retries;
       tried++;
-      const outcome = await mounts.forward({ req, res, url, body, headers: { apikey: null }, timeoutMs: app.timeoutMs, discardStatuses: !final && idempotent.has(method) ? [502, 503] : undefined });
+      const outcome = await mounts.forward({ req, res, url, body, headers: dropKongKey, timeoutMs: app.timeoutMs, discardStatuses: !final && retryable ? retryStatuses : undefined });
       if (outcome.ok || res.headersSent || res.destroyed) return;
       last = { status: outcome.status, message: outcome.message };
       // Sent again only when the backend cannot have acted on it, or the method allows it.
-      if (outcome.reached && !idempotent.has(method)) break;
+      if (outcome.reached && !retryable) break;
     }
     logger.debug('gateway backend failed', { app: app.name, route: route.modelName, endpoint: endpoint.id, message: last?.message });
     refuse(res, last?.status ?? 502, 'backend_unavailable', `${last?.status === 504 ? 'Gateway timeout' : 'Bad gateway'}: model endpoint '${endpoint.id}' of application '${app.name}' did not answer after ${tried} attempt${tried === 1 ? '' : 's'} (${last?.message ?? 'no answer'})`, route.protocol);
   };
 }
 
-/** The app whose prefix `path` is or lies under, longest prefix first. */
-export function findApp(apps: readonly GatewayApp[], path: string): GatewayApp | undefined {
-  let best: GatewayApp | undefined;
-  for (const app of apps) {
-    if (path !== app.prefix && !path.startsWith(`${app.prefix}/`)) continue;
-    if (!best || app.prefix.length > best.prefix.length) best = app;
-  }
-  return best;
+/** Kong's `apikey` header is the consumer's credential, never the backend's. */
+const dropKongKey: Readonly<Record<string, null>> = Object.freeze({ apikey: null });
+/** Upstream answers a retry may discard and try again (idempotent methods only). */
+const retryStatuses: readonly number[] = Object.freeze([502, 503]);
+
+/**
+ * An endpoint's upstream base, computed once per endpoint id while its URL, protocol and model
+ * stay the same (the registry hands out a copy per call, so the fields are what is compared).
+ */
+const upstreamBases = new Map<string, { baseUrl: string; protocol: EndpointProtocol; model: string; base: string }>();
+function upstreamBaseOf(endpoint: ModelEndpoint): string {
+  const cached = upstreamBases.get(endpoint.id);
+  if (cached && cached.baseUrl === endpoint.baseUrl && cached.protocol === endpoint.protocol && cached.model === endpoint.model) return cached.base;
+  const base = upstreamBase(endpoint);
+  upstreamBases.set(endpoint.id, { baseUrl: endpoint.baseUrl, protocol: endpoint.protocol, model: endpoint.model, base });
+  return base;
 }
+
+const bearer = /^Bearer\s+/i;
+const keyHeaders = ['x-api-key', 'apikey'] as const;
 
 function credentialOf(req: IncomingMessage): string | undefined {
   const authorization = req.headers.authorization;
-  if (typeof authorization === 'string' && /^Bearer\s+/i.test(authorization)) return authorization.replace(/^Bearer\s+/i, '').trim();
-  for (const name of ['x-api-key', 'apikey']) {
+  if (typeof authorization === 'string') {
+    const scheme = bearer.exec(authorization);
+    if (scheme) return authorization.slice(scheme[0].length).trim();
+  }
+  for (const name of keyHeaders) {
     const value = req.headers[name];
     if (typeof value === 'string' && value.trim()) return value.trim();
   }

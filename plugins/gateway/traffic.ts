@@ -3,9 +3,17 @@ const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 const window = 60;
 
 interface Histogram {
+  labels: string;
   counts: number[];
   sum: number;
   count: number;
+}
+
+interface Series {
+  labels: string;
+  byStatus: Map<number, number>;
+  errors: number;
+  latency: Histogram;
 }
 
 interface AppSeconds {
@@ -32,10 +40,9 @@ export interface AppTraffic {
  * configured apps, routes and users (`-` when unknown), so the set stays bounded.
  */
 export class Traffic {
-  readonly #requests = new Map<string, number>();
-  readonly #errors = new Map<string, number>();
+  /** app → route → consumer → its counters, label text built once per series. */
+  readonly #series = new Map<string, Map<string, Map<string, Series>>>();
   readonly #retries = new Map<string, number>();
-  readonly #latency = new Map<string, Histogram>();
   readonly #totals = new Map<string, { requests: number; errors: number }>();
   readonly #seconds = new Map<string, AppSeconds>();
   readonly #now: () => number;
@@ -46,22 +53,22 @@ export class Traffic {
 
   observe({ app, route, consumer, status, seconds }: { app: string; route: string; consumer: string; status: number; seconds: number }): void {
     const error = status >= 500;
-    const labels = `app="${esc(app)}",route="${esc(route)}",consumer="${esc(consumer)}"`;
-    inc(this.#requests, `${labels},status="${status}"`);
-    if (error) inc(this.#errors, labels);
-    const latencyKey = `app="${esc(app)}",route="${esc(route)}"`;
-    let h = this.#latency.get(latencyKey);
-    if (!h) this.#latency.set(latencyKey, (h = { counts: buckets.map(() => 0), sum: 0, count: 0 }));
+    const series = this.#seriesOf(app, route, consumer);
+    series.byStatus.set(status, (series.byStatus.get(status) ?? 0) + 1);
+    if (error) series.errors++;
+    const h = series.latency;
     for (let i = 0; i < buckets.length; i++) if (seconds <= buckets[i]) h.counts[i]++;
     h.sum += seconds;
     h.count++;
-    const total = this.#totals.get(app) ?? { requests: 0, errors: 0 };
+    let total = this.#totals.get(app);
+    if (!total) this.#totals.set(app, (total = { requests: 0, errors: 0 }));
     total.requests++;
     if (error) total.errors++;
-    this.#totals.set(app, total);
-    const s = this.#slot(app);
-    s.requests[s.index]++;
-    if (error) s.errors[s.index]++;
+    const second = Math.floor(this.#now() / 1000);
+    const data = this.#slot(app, second);
+    const index = second % window;
+    data.requests[index]++;
+    if (error) data.errors[index]++;
   }
 
   retried(app: string, route: string): void {
@@ -90,15 +97,19 @@ export class Traffic {
 
   /** Prometheus text exposition, appended to `/metrics`. */
   render(): string {
+    const all: Series[] = [];
+    for (const routes of this.#series.values()) for (const consumers of routes.values()) for (const series of consumers.values()) all.push(series);
     const lines: string[] = [];
     lines.push('# HELP backplane_gateway_requests_total Gateway requests by app, route, consumer and status.', '# TYPE backplane_gateway_requests_total counter');
-    for (const [labels, value] of this.#requests) lines.push(`backplane_gateway_requests_total{${labels}} ${value}`);
+    for (const { labels, byStatus } of all) for (const [status, value] of byStatus) lines.push(`backplane_gateway_requests_total{${labels},status="${status}"} ${value}`);
     lines.push('# HELP backplane_gateway_errors_total Gateway requests answered with a 5xx, by app, route and consumer.', '# TYPE backplane_gateway_errors_total counter');
-    for (const [labels, value] of this.#errors) lines.push(`backplane_gateway_errors_total{${labels}} ${value}`);
+    for (const { labels, errors } of all) if (errors > 0) lines.push(`backplane_gateway_errors_total{${labels}} ${errors}`);
     lines.push('# HELP backplane_gateway_retries_total Attempts the gateway made again, by app and route.', '# TYPE backplane_gateway_retries_total counter');
     for (const [labels, value] of this.#retries) lines.push(`backplane_gateway_retries_total{${labels}} ${value}`);
     lines.push('# HELP backplane_gateway_request_duration_seconds Gateway latency (until the answer ended) by app and route.', '# TYPE backplane_gateway_request_duration_seconds histogram');
-    for (const [labels, h] of this.#latency) {
+    const histograms = new Set(all.map((series) => series.latency));
+    for (const h of histograms) {
+      const labels = h.labels;
       buckets.forEach((le, i) => lines.push(`backplane_gateway_request_duration_seconds_bucket{${labels},le="${le}"} ${h.counts[i]}`));
       lines.push(`backplane_gateway_request_duration_seconds_bucket{${labels},le="+Inf"} ${h.count}`, `backplane_gateway_request_duration_seconds_sum{${labels}} ${h.sum}`, `backplane_gateway_request_duration_seconds_count{${labels}} ${h.count}`);
     }
@@ -111,8 +122,23 @@ export class Traffic {
     this.#totals.delete(app);
   }
 
-  #slot(app: string): AppSeconds & { index: number } {
-    const second = Math.floor(this.#now() / 1000);
+  /** The series of one app, route and consumer; its histogram is shared by the route's consumers. */
+  #seriesOf(app: string, route: string, consumer: string): Series {
+    let routes = this.#series.get(app);
+    if (!routes) this.#series.set(app, (routes = new Map()));
+    let consumers = routes.get(route);
+    if (!consumers) routes.set(route, (consumers = new Map()));
+    let series = consumers.get(consumer);
+    if (!series) {
+      const first = consumers.values().next().value;
+      const latency = first?.latency ?? { labels: `app="${esc(app)}",route="${esc(route)}"`, counts: buckets.map(() => 0), sum: 0, count: 0 };
+      consumers.set(consumer, (series = { labels: `app="${esc(app)}",route="${esc(route)}",consumer="${esc(consumer)}"`, byStatus: new Map(), errors: 0, latency }));
+    }
+    return series;
+  }
+
+  /** The app's per-second slots, the current second's zeroed when it starts. */
+  #slot(app: string, second: number): AppSeconds {
     let data = this.#seconds.get(app);
     if (!data) this.#seconds.set(app, (data = { second: new Array(window).fill(0), requests: new Array(window).fill(0), errors: new Array(window).fill(0) }));
     const index = second % window;
@@ -121,7 +147,7 @@ export class Traffic {
       data.requests[index] = 0;
       data.errors[index] = 0;
     }
-    return { ...data, index };
+    return data;
   }
 }
 

@@ -2,16 +2,17 @@ import http from 'node:http';
 import path from 'node:path';
 import { execa } from 'execa';
 import { builtinPlugins } from '../../plugins/index.ts';
-import { startFakeInference } from '../../test/helpers/fake-inference.ts';
+import { startFakeInferenceProcess } from './lib/fake-inference-process.ts';
 import { median, report, runLoad, type LoadResult } from './lib/load.ts';
 import { repoRoot, spawnBenchDaemon } from './lib/spawn-daemon.ts';
 
 /**
  * The gateway against calling the same backend directly, alternating in the same run: a small
  * KServe v2 JSON infer call at concurrency 1 and 32 (requests/s and p99, medians of short
- * rounds), and streamed bytes/s of an OpenAI chat completion with `stream: true`. The backend is
- * test/helpers/fake-inference.ts in this process; the daemon runs in its own. A bare keep-alive
- * proxy process in front of the same backend gives the floor of any extra HTTP hop here.
+ * rounds), and streamed bytes/s of an OpenAI chat completion with `stream: true`. The backend
+ * (test/helpers/fake-inference.ts), the daemon and a bare keep-alive proxy in front of the same
+ * backend (the floor of any extra HTTP hop here) each run in a process of their own, so every
+ * target is one socket hop from this load generator and the backend's CPU is not its own.
  */
 const bareProxySource = `
 import http from 'node:http';
@@ -35,7 +36,7 @@ http.createServer((req, res) => {
 `;
 
 const adminKey = 'b'.repeat(32);
-const backend = await startFakeInference({ models: ['resnet', 'tiny'], chunks: 4000, chunkBytes: 1024 });
+const backend = await startFakeInferenceProcess({ models: ['resnet', 'tiny'], chunks: 4000, chunkBytes: 1024 });
 const plugins = Object.fromEntries(builtinPlugins.map((p) => [p.id, p.id === 'gateway' ? { defaults: { rateLimit: { limit: 1_000_000, windowSeconds: 1 } } } : { enabled: false }]));
 plugins['endpoint-test'] = {
   module: path.join(repoRoot, 'test', 'helpers', 'endpoint-test-plugin.ts'),
@@ -126,5 +127,5 @@ try {
   await daemon.stop();
   bareChild.kill('SIGTERM');
   await bareChild;
-  await backend.close();
+  await backend.stop();
 }
