@@ -86,10 +86,23 @@ export async function followJob(deps: FollowDeps, id: string, options: CliFollow
         subs = await openSubscriptions(deps.connection);
         const tail = resync ? Math.min(recent.length, RESYNC_LINES) : (options.tail ?? 0);
         const resumer = resync ? createResumer(recent.slice(-tail), tail) : undefined;
+        let pushed = 0;
         const updates = subs
           .subscribe<CliJobUpdatedSubscription>(await cliOperation('CliJobUpdated'), { id }, (data) => {
+            pushed++;
             job = data.jobUpdated;
             display?.update(job);
+          })
+          .catch(() => undefined);
+        // jobUpdated sends changes only: a change between the first read and the subscription
+        // would leave the display on a stale status, so read once more (unless a push came first).
+        void client
+          .request<CliJobQuery>(await cliOperation('CliJob'), { id })
+          .then((now) => {
+            if (pushed === 0 && now.job && !ENDED.has(job.status)) {
+              job = now.job;
+              display?.update(job);
+            }
           })
           .catch(() => undefined);
         await subs.subscribe<CliJobLogFollowSubscription>(await cliOperation('CliJobLogFollow'), { id, tail }, (data) => {

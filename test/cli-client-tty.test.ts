@@ -25,10 +25,13 @@ let dir: string;
 let fake: FakeNvidiaSmi;
 let daemon: DaemonProcess;
 
-/** Starts `backplane ARGS` in a new pane; `screen()` is what the pane shows now. */
+/**
+ * Starts `backplane ARGS` in a new pane; `screen()` is what the pane shows now. CI is unset as on
+ * a user's terminal (ora draws no spinner when it is set).
+ */
 async function terminal(args: string, env = '') {
   const name = `s${++sessions}`;
-  const command = `env BACKPLANE_URL=${daemon.url} TERM=xterm-256color ${env} ${process.execPath} ${backplaneBin} ${args}; echo EXIT=$?; sleep 600`;
+  const command = `env -u CI BACKPLANE_URL=${daemon.url} TERM=xterm-256color ${env} ${process.execPath} ${backplaneBin} ${args}; echo EXIT=$?; sleep 600`;
   await tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', command);
   const screen = async () => (await tmux('capture-pane', '-p', '-e', '-t', name)).stdout;
   // `until` matches the text without escape sequences, and returns the raw screen.
