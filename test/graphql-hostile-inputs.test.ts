@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createDocumentCache } from '../core/graphql/document-cache.ts';
 import { maxDocumentAliases } from '../core/graphql/parse-limits.ts';
-import { createConcurrencyLimit } from '../core/util/concurrency-limit.ts';
+import { createConcurrencyLimit } from '../packages/plugin-api/src/concurrency-limit.ts';
 import { jobsTestPlugin } from './helpers/jobs-test-plugin.ts';
 import { rawExchange } from './helpers/raw-http.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';

@@ -6,7 +6,7 @@ import { cursorArg, firstArg, idArg, tailArg } from '../graphql/validators.ts';
 import { jobTopic } from './job-topic.ts';
 import { connectionJobFields } from './job-selection.ts';
 import { terminalJobStatuses, type JobRecord } from './job-service.ts';
-import { createConcurrencyLimit } from '../util/concurrency-limit.ts';
+import { createConcurrencyLimit } from '../../packages/plugin-api/src/concurrency-limit.ts';
 import { followLines, readTail, splitLines } from './log-file.ts';
 
 /** A batch of log lines: one event per read, not per line, so fast writers stream cheaply. */

@@ -1,5 +1,4 @@
-import { followLines, readTail, splitLines } from '../../core/jobs/log-file.ts';
-import type { GraphQLContext } from '../../core/plugin-api.ts';
+import { followLines, readTail, splitLines, type GraphQLContext } from '../../core/plugin-api.ts';
 import type { LlamaInstanceView } from './instance-registry.ts';
 import type { LlamaCppService } from './service.ts';
 

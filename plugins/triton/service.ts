@@ -1,6 +1,5 @@
-import { InputError, NotFoundError, confinePath, type EndpointRegistry, type Logger, type PubSubService, type UploadService } from '../../core/plugin-api.ts';
+import { InputError, NotFoundError, confinePath, createConcurrencyLimit, type EndpointRegistry, type Logger, type PubSubService, type UploadService } from '../../core/plugin-api.ts';
 import { stat } from 'node:fs/promises';
-import { createConcurrencyLimit } from '../../core/util/concurrency-limit.ts';
 import type { TritonConfig } from './config.ts';
 import { healthChanged, probeHealth, unknownHealth } from './health.ts';
 import { IndexTracker, modelsTopic } from './index-tracker.ts';

@@ -72,3 +72,5 @@ export { ProcessError, PROCESS_ERROR_BRAND, STDERR_TAIL_BYTES, isProcessError, t
 export { KeyedMutex } from './keyed-mutex.ts';
 export type { CliModule, CliCommand, CliAction, CliContext, CliOutput, CliColumn, CliFollowOptions, CliStatusSection } from './cli.ts';
 export { confinePath, type ConfinePathOptions } from './confine-path.ts';
+export { createConcurrencyLimit } from './concurrency-limit.ts';
+export { readTail, splitLines, followLines, type FollowOptions } from './log-file.ts';
