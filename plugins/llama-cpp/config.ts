@@ -1,20 +1,7 @@
-import os from 'node:os';
-import path from 'node:path';
 import { isIP } from 'node:net';
-import { z } from '../../core/plugin-api.ts';
+import { absolutePathArg, expandHome, z } from '../../core/plugin-api.ts';
 
 const positiveInt = z.number().int('expected a positive integer').positive('expected a positive integer');
-
-/** `~/x` → `<home>/x`; other paths unchanged. */
-function expandHome(value: string): string {
-  return value === '~' || value.startsWith('~/') ? path.join(os.homedir(), value.slice(1)) : value;
-}
-
-const absolutePath = z
-  .string()
-  .min(1)
-  .transform(expandHome)
-  .refine((p) => path.isAbsolute(p), 'expected an absolute path (or one starting with ~/)');
 
 const port = z.number().int().min(1024, 'expected a port from 1024 to 65535').max(65535, 'expected a port from 1024 to 65535');
 
@@ -36,7 +23,7 @@ export const llamaCppConfigSchema = z.strictObject({
   /** Address every instance listens on (`--host`); loopback keeps it off the network. */
   host: z.string().refine((h) => isIP(h) !== 0, 'expected an IP address').default('127.0.0.1'),
   /** Model paths must resolve (after symlinks) to a file inside one of these directories. */
-  modelRoots: z.array(absolutePath).default([expandHome('~/models')]),
+  modelRoots: z.array(absolutePathArg).default([expandHome('~/models')]),
   /** Ports handed to instances created without one (inclusive). */
   portRange: z
     .strictObject({ from: port, to: port })

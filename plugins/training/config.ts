@@ -1,17 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { z } from '../../core/plugin-api.ts';
-
-/** `~/x` → `<home>/x`; other paths unchanged. */
-function expandHome(value: string): string {
-  return value === '~' || value.startsWith('~/') ? path.join(os.homedir(), value.slice(1)) : value;
-}
-
-const absolutePath = z
-  .string()
-  .min(1)
-  .transform(expandHome)
-  .refine((p) => path.isAbsolute(p), 'expected an absolute path (or one starting with ~/)');
+import { absolutePathArg, z } from '../../core/plugin-api.ts';
 
 /** The Hugging Face hub cache as transformers finds it: `HF_HUB_CACHE`, `HF_HOME/hub`, `~/.cache/huggingface/hub`. */
 export function defaultHfCache(env: NodeJS.ProcessEnv = process.env): string {
@@ -26,7 +15,7 @@ export function defaultHfCache(env: NodeJS.ProcessEnv = process.env): string {
  */
 export const trainingConfigSchema = z.strictObject({
   /** The Hugging Face hub cache scanned by `models/available` and `validate-model`. @default HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub */
-  hfCachePath: absolutePath.optional(),
+  hfCachePath: absolutePathArg.optional(),
   /**
    * The trainer process each job runs: `tiny` is the TypeScript TinyLM worker (any machine, CI);
    * `python` runs `<python> -m backplane_worker` (transformers + peft + trl on a GPU host).
@@ -43,13 +32,13 @@ export const trainingConfigSchema = z.strictObject({
   /** GPUs leased per job: `auto` is 1 when the host has GPUs and 0 otherwise. */
   gpusPerJob: z.union([z.literal('auto'), z.number().int().min(0).max(16)]).default('auto'),
   /** Directories project and job outputs may be written under. @default `<plugin data dir>/outputs` */
-  outputRoots: z.array(absolutePath).optional(),
+  outputRoots: z.array(absolutePathArg).optional(),
   /** How long a trainer may take to connect to the daemon after its process started. */
   connectTimeoutMs: z.number().int().positive().default(60_000),
   /**
    * How long a trainer keeps training and retrying its socket after the daemon went away, so
-   * the restarted daemon re-adopts it (`BACKPLANE_WORKER_RECONNECT_MS`; the tiny worker honours
-   * it). 0: a trainer ends with the daemon, and its job fails `interrupted`.
+   * the restarted daemon re-adopts it (`BACKPLANE_WORKER_RECONNECT_MS`; the tiny and the Python
+   * worker honour it). 0: a trainer ends with the daemon, and its job fails `interrupted`.
    */
   reconnectMs: z.number().int().min(0).default(120_000),
   /** Seed of the row mix of projects (the mix is deterministic for a seed). */

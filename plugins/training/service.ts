@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import {
   ConflictError,
   InputError,
+  moveFile,
   NotFoundError,
   PayloadTooLargeError,
   type PluginServices,
@@ -837,17 +838,6 @@ export interface ProjectValidation {
 function paginate<T>(all: T[], page: number, pageSize: number): Page<T> {
   const total = all.length;
   return { items: all.slice((page - 1) * pageSize, page * pageSize), total, page, page_size: pageSize, pages: Math.ceil(total / pageSize) };
-}
-
-/** rename, or copy + unlink across file systems. */
-async function moveFile(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await copyFile(from, to);
-    await unlink(from);
-  }
 }
 
 export type { StagedUpload };

@@ -1,12 +1,6 @@
-import os from 'node:os';
-import path from 'node:path';
-import { z } from '../../core/plugin-api.ts';
+import { absolutePathArg, z } from '../../core/plugin-api.ts';
 
 const positiveInt = z.number().int('expected a positive integer').positive('expected a positive integer');
-
-function expandHome(value: string): string {
-  return value === '~' || value.startsWith('~/') ? path.join(os.homedir(), value.slice(1)) : value;
-}
 
 /** Platforms and backends Triton ships (config.pbtxt `platform:` / `backend:`). */
 export const defaultPlatforms = [
@@ -33,7 +27,7 @@ export const defaultPlatforms = [
 export const tritonConfigSchema = z.strictObject({
   /** A server's local model repository (`repositoryPath`) must resolve inside one of these. */
   repositoryRoots: z
-    .array(z.string().min(1).transform(expandHome).refine((p) => path.isAbsolute(p), 'expected an absolute path (or one starting with ~/)'))
+    .array(absolutePathArg)
     .default([]),
   /** Timeout of each call to a Triton server (health, metadata, index, stats, metrics). */
   requestTimeoutMs: positiveInt.default(5_000),

@@ -1,20 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ConflictError, InputError, NotFoundError } from '../../core/plugin-api.ts';
+import { ConflictError, InputError, moveFile, NotFoundError } from '../../core/plugin-api.ts';
 import { checkConfig, placeFiles, readConfigFacts, versionPattern, type PlacedFile } from './model-files.ts';
 import type { UploadedFile } from '../../core/plugin-api.ts';
-
-/** Moves a file, copying when staging and repository are on different filesystems. */
-async function moveFile(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await copyFile(from, to);
-    await unlink(from);
-  }
-}
 
 async function exists(p: string): Promise<boolean> {
   return lstat(p).then(

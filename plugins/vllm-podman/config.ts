@@ -1,21 +1,8 @@
-import os from 'node:os';
-import path from 'node:path';
 import { isIP } from 'node:net';
-import { z } from '../../core/plugin-api.ts';
+import { absolutePathArg, expandHome, z } from '../../core/plugin-api.ts';
 import { validateVllmArgs } from './vllm-args.ts';
 
 const positiveInt = z.number().int('expected a positive integer').positive('expected a positive integer');
-
-/** `~/x` → `<home>/x`; other paths unchanged. */
-function expandHome(value: string): string {
-  return value === '~' || value.startsWith('~/') ? path.join(os.homedir(), value.slice(1)) : value;
-}
-
-const modelRoot = z
-  .string()
-  .min(1)
-  .transform(expandHome)
-  .refine((p) => path.isAbsolute(p), 'expected an absolute path (or one starting with ~/)');
 
 /**
  * `plugins.vllm-podman` in the config file.
@@ -37,7 +24,7 @@ export const vllmPodmanConfigSchema = z.strictObject({
    */
   entrypoint: z.array(z.string().min(1)).min(1).optional(),
   /** Model paths must resolve (after symlinks) inside one of these directories. */
-  modelRoots: z.array(modelRoot).default(['~/.cache/instructlab/models', '~/.local/share/instructlab/checkpoints'].map(expandHome)),
+  modelRoots: z.array(absolutePathArg).default(['~/.cache/instructlab/models', '~/.local/share/instructlab/checkpoints'].map(expandHome)),
   /** Address vLLM listens on (`--host`); with host networking, loopback keeps it off the network. */
   host: z.string().refine((h) => isIP(h) !== 0, 'expected an IP address').default('127.0.0.1'),
   /**

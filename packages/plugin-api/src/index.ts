@@ -45,7 +45,7 @@ export {
 /** The zod instance plugin config schemas and argument validators are written with. */
 export { z } from 'zod';
 /** Argument validators shared by every API: job-style ids, log tails, page sizes. */
-export { idArg, tailArg, firstArg, cursorArg } from './validators.ts';
+export { idArg, tailArg, firstArg, cursorArg, absolutePathArg, expandHome } from './validators.ts';
 /** Helpers for legacy wire formats (Go's json.Encoder, http.Error, RFC 3339 times). */
 export { encodeGoJson, sortedKeys } from './wire/go-json.ts';
 export { goTextError } from './wire/go-text-error.ts';
@@ -74,3 +74,4 @@ export type { CliModule, CliCommand, CliAction, CliContext, CliOutput, CliColumn
 export { confinePath, type ConfinePathOptions } from './confine-path.ts';
 export { createConcurrencyLimit } from './concurrency-limit.ts';
 export { readTail, splitLines, followLines, type FollowOptions } from './log-file.ts';
+export { moveFile } from './move-file.ts';
