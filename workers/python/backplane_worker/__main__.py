@@ -5,6 +5,8 @@ import json
 import os
 import sys
 
+from .reconnect import parse_reconnect_ms
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m backplane_worker", description="backplane bwp/1 worker (PyTorch)")
@@ -19,6 +21,12 @@ def main(argv=None):
     path = os.environ.get("BACKPLANE_WORKER_SOCKET")
     if not path:
         sys.stderr.write("backplane_worker: BACKPLANE_WORKER_SOCKET is not set (the daemon starts this worker)\n")
+        return 2
+    reconnect_env = os.environ.get("BACKPLANE_WORKER_RECONNECT_MS")
+    try:
+        reconnect_ms = parse_reconnect_ms(reconnect_env)
+    except ValueError:
+        sys.stderr.write(f"backplane_worker: BACKPLANE_WORKER_RECONNECT_MS must be a number of milliseconds (got {reconnect_env})\n")
         return 2
     try:
         import torch
@@ -38,7 +46,9 @@ def main(argv=None):
     methods = Methods()
     log_stderr(f"connected to {path} as {methods.worker_id} (torch {torch.__version__}, device {methods.device})")
     heartbeat_s = float(os.environ.get("BACKPLANE_WORKER_HEARTBEAT_MS", "5000")) / 1000.0
-    reason = Server(Connection(sock), methods, heartbeat_s=heartbeat_s).serve()
+    # With a reconnect window, work in flight survives a daemon restart (see reconnect.py).
+    server = Server(Connection(sock), methods, heartbeat_s=heartbeat_s, reconnect_ms=reconnect_ms, socket_path=path)
+    reason = server.serve()
     log_stderr(f"exiting: {reason}")
     sys.stdout.flush()
     sys.stderr.flush()

@@ -5,6 +5,10 @@ One reader thread (the caller's) parses lines and dispatches. ``ping``, ``cancel
 run on that model's lane (one thread per model, arrival order, so a model's training ops never
 reorder); ``sample``, ``train_job`` and ``validate_output`` get a thread each, so sampling never
 queues behind training. A heartbeat thread sends ``heartbeat`` every 5 s.
+
+With a reconnect window (``BACKPLANE_WORKER_RECONNECT_MS``) a lost connection does not stop the
+work owed an answer: the reader reconnects to the same socket and the ``Outbox``
+(reconnect.py) delivers what was kept meanwhile.
 """
 
 import json
@@ -25,6 +29,7 @@ from .errors import (
     cancelled_error,
     to_wire_error,
 )
+from .reconnect import Outbox
 
 MAX_LINE_BYTES = 64 * 1024 * 1024 + 1024 * 1024
 
@@ -62,6 +67,7 @@ class Connection:
         self.closed = threading.Event()
 
     def send(self, message):
+        """False when the connection is closed (the message was not sent)."""
         data = encode_line(message)
         if len(data) > MAX_LINE_BYTES and "id" in message and "result" in message:
             data = encode_line(
@@ -73,11 +79,13 @@ class Connection:
             )
         with self._wlock:
             if self.closed.is_set():
-                return
+                return False
             try:
                 self.sock.sendall(data)
+                return True
             except OSError:
                 self.closed.set()
+                return False
 
     def notify(self, method, params=None):
         self.send({"jsonrpc": "2.0", "method": method, "params": {} if params is None else params})
@@ -121,7 +129,7 @@ class RequestContext:
 
     def progress(self, **fields):
         fields["id"] = self.id
-        self.server.conn.notify("progress", fields)
+        self.server.outbox.notify("progress", fields)
 
     def log(self, level, msg):
         self.server.log(level, msg)
@@ -147,12 +155,17 @@ class Server:
 
     ``methods`` provides ``handlers`` (dict name → fn(params, ctx)), ``lane(method, params)``
     (a lane key, ``"thread"`` for a thread of its own, or None for inline) and ``hello()``.
+    With ``reconnect_ms`` > 0, a connection lost while requests are owed answers is replaced by
+    a new one to ``socket_path`` (retried for that long) instead of ending the server.
     """
 
-    def __init__(self, conn, methods, heartbeat_s=5.0):
+    def __init__(self, conn, methods, heartbeat_s=5.0, reconnect_ms=0, socket_path=None):
         self.conn = conn
         self.methods = methods
         self.heartbeat_s = heartbeat_s
+        self.reconnect_ms = reconnect_ms if socket_path else 0
+        self.socket_path = socket_path
+        self.outbox = Outbox(methods.hello, self.reconnect_ms)
         self._in_flight = {}
         self._lock = threading.Lock()
         self._lanes = {}
@@ -161,34 +174,59 @@ class Server:
 
     def log(self, level, msg):
         log_stderr(f"{level}: {msg}")
-        self.conn.notify("log", {"level": level, "msg": msg})
+        self.outbox.notify("log", {"level": level, "msg": msg})
 
     def serve(self):
-        self.conn.notify("hello", self.methods.hello())
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
-        reader = self.conn.sock.makefile("rb")
+        try:
+            while self.conn is not None:
+                self.outbox.attach(self.conn)
+                lost = self._read(self.conn)
+                self.conn.close()
+                self.conn = self._reconnect() if lost else None
+        finally:
+            self._done.set()
+            self.outbox.end()
+            self._cancel_all()
+            if self.conn is not None:
+                self.conn.close()
+        return self.exit_reason
+
+    def _read(self, conn):
+        """Serve one connection's lines. True when it was lost, False when this end closed it."""
+        reader = conn.sock.makefile("rb")
         try:
             while not self._done.is_set():
                 line = reader.readline(MAX_LINE_BYTES + 1)
                 if not line:
-                    break
+                    return True
                 if len(line) > MAX_LINE_BYTES:
                     self._fatal(f"line exceeds {MAX_LINE_BYTES} bytes")
-                    break
+                    return False
                 text = line.decode("utf-8", errors="replace").strip()
                 if text and not self._receive(text):
-                    break
+                    return False
         except OSError:
-            pass
-        finally:
-            self._done.set()
-            self._cancel_all()
-            self.conn.close()
-        return self.exit_reason
+            return True
+        return False
+
+    def _reconnect(self):
+        """A new connection to the same socket when work is owed an answer, else None (the end)."""
+        if not self.outbox.detach():
+            return None
+        ms = self.reconnect_ms
+        log_stderr(f"connection lost with {self.outbox.owed_count} request(s) owed an answer; retrying {self.socket_path} for {ms:g} ms")
+        try:
+            conn = Connection(connect(self.socket_path, ms / 1000.0))
+        except OSError as exc:
+            log_stderr(f"no daemon on {self.socket_path} within {ms:g} ms ({exc}): cancelling the work")
+            return None
+        log_stderr(f"reconnected to {self.socket_path}")
+        return conn
 
     def _heartbeat(self):
         while not self._done.wait(self.heartbeat_s):
-            self.conn.notify("heartbeat", {})
+            self.outbox.live("heartbeat", {})
 
     def _fatal(self, why):
         # bwp/1: an unreadable line is fatal; answer -32700 (id null) and close.
@@ -237,6 +275,7 @@ class Server:
             ctx = RequestContext(self, rid, method)
             with self._lock:
                 self._in_flight[rid] = ctx
+            self.outbox.owe(rid, method)
             lane = self.methods.lane(method, params)
             if lane is None:
                 self._run(ctx, params)
@@ -253,13 +292,13 @@ class Server:
         try:
             ctx.check()
             result = self.methods.handlers[ctx.method](params if params is not None else {}, ctx)
-            self.conn.respond(ctx.id, result)
+            self.outbox.answer(ctx.id, {"jsonrpc": "2.0", "id": ctx.id, "result": {} if result is None else result})
         except BaseException as exc:  # noqa: BLE001 - every failure is answered, never raised
             if ctx.cancelled and not (isinstance(exc, RpcError) and exc.code == CANCELLED):
                 exc = cancelled_error()
             if not isinstance(exc, RpcError):
                 log_stderr(f"{ctx.method} #{ctx.id} failed: {type(exc).__name__}: {exc}")
-            self.conn.respond_error(ctx.id, to_wire_error(exc))
+            self.outbox.answer(ctx.id, {"jsonrpc": "2.0", "id": ctx.id, "error": to_wire_error(exc)})
         finally:
             with self._lock:
                 self._in_flight.pop(ctx.id, None)
