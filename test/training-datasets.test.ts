@@ -95,6 +95,10 @@ describe('training datasets (REST, multipart uploads)', () => {
     expect(list).toMatchObject({ total: 3, page: 1, page_size: 2, pages: 2 });
     expect(list.items).toHaveLength(2);
     expect((await bp.request(`${api}/datasets/?page_size=101`)).status).toBe(422);
+    // An explicit null is not an omitted argument (GraphQL applies defaults only to the latter): the default page still answers.
+    const nulls = await bp.gql('{ trainingDatasets(page: null, pageSize: null) { page pageSize total } trainingJobs(page: null, pageSize: null) { pageSize } trainingProjects(pageSize: null) { pageSize } }');
+    expect(nulls.errors).toBeUndefined();
+    expect(nulls.data).toEqual({ trainingDatasets: { page: 1, pageSize: 10, total: 3 }, trainingJobs: { pageSize: 10 }, trainingProjects: { pageSize: 50 } });
     const id = list.items[0].id;
     expect((await (await bp.request(`${api}/datasets/${id}`)).json()).id).toBe(id);
     const patched = await bp.request(`${api}/datasets/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Updated Name', description: 'Updated description' }) });

@@ -29,6 +29,8 @@ function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   throw new InputError(`Invalid ${issue.path.length ? `input.${issue.path.map((p) => (typeof p === 'string' ? toCamel(p) : String(p))).join('.')}` : 'input'}: ${issue.message}`);
 }
 
+/** Defaults apply when an argument is left out; an explicit `null` arrives as null. */
+type PageArgs = { page?: number | null; pageSize?: number | null };
 const pageArgs = (t: any, size: number) => ({
   page: t.arg.int({ defaultValue: 1, validate: { schema: z.number().int().min(1) } }),
   pageSize: t.arg.int({ defaultValue: size, validate: { schema: z.number().int().min(1).max(100) } }),
@@ -79,7 +81,7 @@ export function addTrainingSchema(builder: Builder, { api }: SchemaHelpers<Train
         nullable: true,
         description: 'The last `tail` lines of the trainer process’s log (the core job’s log; follow it live with `jobLog(id: coreJobId)`).',
         args: { tail: t.arg.int({ defaultValue: 100, validate: { schema: z.number().int().min(0).max(10_000) } }) },
-        resolve: (j: TrainingJob, { tail }: { tail: number }, ctx: GraphQLContext) => api(ctx).workerLog(j, tail),
+        resolve: (j: TrainingJob, { tail }: { tail?: number | null }, ctx: GraphQLContext) => api(ctx).workerLog(j, tail ?? 100),
       }),
     }),
   });
@@ -210,17 +212,17 @@ export function addTrainingSchema(builder: Builder, { api }: SchemaHelpers<Train
   builder.queryFields((t: any) => ({
     trainingHealth: t.field({ type: Health, resolve: () => ({ status: 'healthy', version: '1.0.0', environment: 'production' }) }),
     trainingConfig: t.field({ type: Config, resolve: (_r: unknown, _a: unknown, ctx: GraphQLContext) => api(ctx).configView() }),
-    trainingDatasets: t.field({ type: DatasetPage, args: pageArgs(t, 10), resolve: (_r: unknown, a: { page: number; pageSize: number }, ctx: GraphQLContext) => api(ctx).listDatasets(a.page, a.pageSize) }),
+    trainingDatasets: t.field({ type: DatasetPage, args: pageArgs(t, 10), resolve: (_r: unknown, a: PageArgs, ctx: GraphQLContext) => api(ctx).listDatasets(a.page ?? 1, a.pageSize ?? 10) }),
     trainingDataset: t.field({ type: Dataset, args: { id: datasetIdArg(t) }, resolve: (_r: unknown, a: { id: number }, ctx: GraphQLContext) => api(ctx).dataset(a.id) }),
     trainingJobs: t.field({
       type: JobPage,
       description: 'Jobs, newest first; a project’s training runs are jobs too (with `projectId`).',
       args: { ...pageArgs(t, 10), status: t.arg({ type: JobStatusEnum }) },
-      resolve: (_r: unknown, a: { page: number; pageSize: number; status?: TrainingJob['status'] | null }, ctx: GraphQLContext) => api(ctx).listJobs(a.page, a.pageSize, a.status ?? undefined),
+      resolve: (_r: unknown, a: PageArgs & { status?: TrainingJob['status'] | null }, ctx: GraphQLContext) => api(ctx).listJobs(a.page ?? 1, a.pageSize ?? 10, a.status ?? undefined),
     }),
     trainingJob: t.field({ type: Job, args: { id: idArg(t) }, resolve: (_r: unknown, a: { id: string }, ctx: GraphQLContext) => api(ctx).job(a.id) }),
     trainingWorkers: t.field({ type: Pool, resolve: (_r: unknown, _a: unknown, ctx: GraphQLContext) => api(ctx).poolStatus() }),
-    trainingProjects: t.field({ type: ProjectPage, args: pageArgs(t, 50), resolve: (_r: unknown, a: { page: number; pageSize: number }, ctx: GraphQLContext) => api(ctx).listProjects(a.page, a.pageSize) }),
+    trainingProjects: t.field({ type: ProjectPage, args: pageArgs(t, 50), resolve: (_r: unknown, a: PageArgs, ctx: GraphQLContext) => api(ctx).listProjects(a.page ?? 1, a.pageSize ?? 50) }),
     trainingProject: t.field({ type: Project, args: { id: idArg(t) }, resolve: (_r: unknown, a: { id: string }, ctx: GraphQLContext) => api(ctx).project(a.id) }),
     trainingAvailableModels: t.stringList({ description: '`tiny-lm` and every model with a valid snapshot in the Hugging Face cache.', resolve: (_r: unknown, _a: unknown, ctx: GraphQLContext) => api(ctx).availableModels() }),
     trainingValidateModel: t.field({
