@@ -116,6 +116,13 @@ describe('training datasets (REST, multipart uploads)', () => {
     const { body: ds } = await upload(bp, 'c.csv', 'text\nhello\n');
     const job = await bp.request(`${api}/jobs/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'j', dataset_id: ds.id }) });
     expect(job.status).toBe(201);
+    // Lists and gets come aliased from GraphQL, creates are renamed: the same keys in the same order.
+    const createdJob = await job.clone().json();
+    const listed = (await (await bp.request(`${api}/jobs/`)).json()).items.find((j: { id: string }) => j.id === createdJob.id);
+    expect(Object.keys(listed)).toEqual(Object.keys(createdJob));
+    expect(Object.keys(await (await bp.request(`${api}/jobs/${createdJob.id}`)).json())).toEqual(Object.keys(createdJob));
+    const listedDataset = (await (await bp.request(`${api}/datasets/`)).json()).items.find((d: { id: number }) => d.id === ds.id);
+    expect(JSON.stringify(listedDataset)).toBe(JSON.stringify(ds));
     const refused = await bp.request(`${api}/datasets/${ds.id}`, { method: 'DELETE' });
     expect(refused.status).toBe(400);
     expect((await refused.json()).detail).toMatch(/used by training job job-/);

@@ -167,6 +167,9 @@ describe('training config, health, model cache, output dirs and projects', () =>
     expect(list).toMatchObject({ total: 1, page: 1, page_size: 50 });
     expect(list).not.toHaveProperty('pages');
     expect((await (await bp.request(`${api}/projects/${created.id}`)).json()).id).toBe(created.id);
+    // Lists and gets come aliased from GraphQL, creates are renamed: the same shape either way.
+    expect(JSON.stringify(list.items[0])).toBe(JSON.stringify(created));
+    expect(await (await bp.request(`${api}/projects/${created.id}`)).json()).toEqual(created);
     const patched = await bp.request(`${api}/projects/${created.id}`, { ...json({ name: 'Updated Project Name' }), method: 'PATCH' });
     expect((await patched.json()).name).toBe('Updated Project Name');
     expect((await bp.request(`${api}/jobs/${created.id}`)).status).toBe(404);

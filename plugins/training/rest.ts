@@ -73,8 +73,8 @@ export function addTrainingRoutes(routes: RestRegistrar): void {
     },
     true,
   );
-  add(routes, { method: 'GET', path: '/datasets/', operation: 'TmDatasets', variables: page(10), reply: (d) => ({ json: snakeKeys(d.trainingDatasets) }) }, true);
-  add(routes, { method: 'GET', path: '/datasets/{id}', operation: 'TmDataset', variables: (r) => ({ id: intPath(r, 'id') }), reply: (d) => ({ json: snakeKeys(d.trainingDataset) }) });
+  add(routes, { method: 'GET', path: '/datasets/', operation: 'TmDatasets', variables: page(10), reply: (d) => ({ json: d.trainingDatasets }) }, true);
+  add(routes, { method: 'GET', path: '/datasets/{id}', operation: 'TmDataset', variables: (r) => ({ id: intPath(r, 'id') }), reply: (d) => ({ json: d.trainingDataset }) });
   add(routes, {
     method: 'PATCH',
     path: '/datasets/{id}',
@@ -97,11 +97,11 @@ export function addTrainingRoutes(routes: RestRegistrar): void {
       path: '/jobs/',
       operation: 'TmJobs',
       variables: (r) => ({ ...page(10)(r), status: parseLike(statusQuerySchema, { status: r.query.get('status') ?? undefined }, 'query').status ?? null }),
-      reply: (d) => ({ json: snakeKeys(d.trainingJobs) }),
+      reply: (d) => ({ json: d.trainingJobs }),
     },
     true,
   );
-  add(routes, { method: 'GET', path: '/jobs/{id}', operation: 'TmJob', variables: (r) => ({ id: strPath(r, 'id') }), reply: (d) => ({ json: snakeKeys(d.trainingJob) }) });
+  add(routes, { method: 'GET', path: '/jobs/{id}', operation: 'TmJob', variables: (r) => ({ id: strPath(r, 'id') }), reply: (d) => ({ json: d.trainingJob }) });
   add(routes, { method: 'GET', path: '/jobs/{id}/status', operation: 'TmJobStatus', variables: (r) => ({ id: strPath(r, 'id') }), reply: (d) => ({ json: snakeKeys(d.trainingJob) }) });
   add(routes, { method: 'POST', path: '/jobs/{id}/cancel', operation: 'TmCancelJob', body: 'json-optional', variables: (r) => ({ id: strPath(r, 'id') }), reply: (d) => ({ json: snakeKeys(d.cancelTrainingJob) }) });
 
@@ -136,8 +136,8 @@ export function addTrainingRoutes(routes: RestRegistrar): void {
     { method: 'POST', path: '/projects/', operation: 'TmCreateProject', rateLimit: 'heavy', variables: (r) => ({ input: camelKeys(body(projectCreateSchema, r)) }), reply: (d) => ({ status: 201, json: snakeKeys(d.createTrainingProject) }) },
     true,
   );
-  add(routes, { method: 'GET', path: '/projects/', operation: 'TmProjects', variables: page(50), reply: (d) => ({ json: snakeKeys(d.trainingProjects) }) }, true);
-  add(routes, { method: 'GET', path: '/projects/{id}', operation: 'TmProject', variables: (r) => ({ id: strPath(r, 'id') }), reply: (d) => ({ json: snakeKeys(d.trainingProject) }) });
+  add(routes, { method: 'GET', path: '/projects/', operation: 'TmProjects', variables: page(50), reply: (d) => ({ json: d.trainingProjects }) }, true);
+  add(routes, { method: 'GET', path: '/projects/{id}', operation: 'TmProject', variables: (r) => ({ id: strPath(r, 'id') }), reply: (d) => ({ json: d.trainingProject }) });
   add(routes, {
     method: 'PATCH',
     path: '/projects/{id}',
