@@ -11,6 +11,8 @@ import { createFakeNvidiaSmi, type FakeNvidiaSmi } from './fixtures/nvidia-smi/f
 import { findPostgresBin, startPostgres, type TestPostgres } from './helpers/postgres.ts';
 import { spawnDaemon } from './helpers/daemon-process.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/test-daemon.ts';
+import { alive } from './helpers/process-alive.ts';
+import { json, trainingApi as api, uploadArithCsv } from './helpers/training.ts';
 import { waitFor } from './helpers/wait-for.ts';
 
 /**
@@ -22,29 +24,6 @@ const tinyWorker = fileURLToPath(new URL('../plugins/tinker/worker/tiny-worker.t
 const haveWorker = existsSync(tinyWorker);
 /** Debian's python3-torch (scripts/install-test-deps.sh installs it; CI must have it). */
 const haveTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-const api = '/training-manager/api/v1';
-const json = (body: unknown, method = 'POST'): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-
-/** Alive as a process (not a zombie)? */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const csv = `input,output\n${Array.from({ length: 40 }, (_, i) => `"question ${i % 5}: what is ${i % 5} plus ${i % 5}?","the answer is ${(i % 5) * 2}"`).join('\n')}\n`;
-
-async function uploadCsv(request: (p: string, init?: RequestInit) => Promise<Response>): Promise<number> {
-  const form = new FormData();
-  form.append('name', 'arith');
-  form.append('file', new Blob([csv]), 'arith.csv');
-  const response = await request(`${api}/datasets/`, { method: 'POST', body: form });
-  expect(response.status).toBe(201);
-  return (await response.json()).id;
-}
 
 describe.skipIf(!haveWorker)('training jobs on the tiny worker', () => {
   let fake: FakeNvidiaSmi;
@@ -57,7 +36,7 @@ describe.skipIf(!haveWorker)('training jobs on the tiny worker', () => {
     fake = await createFakeNvidiaSmi('one-idle');
     bp = await startTestDaemon({ plugins: [nvidiaSmiPlugin, trainingPlugin], config: { plugins: { 'nvidia-smi': { bin: fake.bin, intervalMs: 200 } } } });
     await waitFor(async () => ((await bp.gql('{ gpus { index } }')).data?.gpus?.length > 0 ? true : undefined));
-    datasetId = await uploadCsv(bp.request);
+    datasetId = await uploadArithCsv(bp.request);
   });
   afterAll(async () => {
     await bp?.stop();
@@ -179,8 +158,8 @@ describe.skipIf(!haveWorker)('training jobs on the tiny worker', () => {
 
   it('trains a project over its mix and validates the output by loading it in a worker', async () => {
     const out = path.join(bp.dataDir, 'plugins', 'training', 'outputs');
-    const second = await uploadCsv(bp.request);
-    const third = await uploadCsv(bp.request);
+    const second = await uploadArithCsv(bp.request);
+    const third = await uploadArithCsv(bp.request);
     const project = await (
       await bp.request(`${api}/projects/`, json({ name: 'mix', base_model: 'tiny-lm', output_directory: out, traits: [{ trait_type: 'reasoning', datasets: [{ dataset_id: datasetId, percentage: 100 }] }, { trait_type: 'general_tools', datasets: [{ dataset_id: second, percentage: 60 }, { dataset_id: third, percentage: 40 }] }] }))
     ).json();
@@ -208,7 +187,7 @@ describe.skipIf(!haveWorker)('a daemon killed mid-job', () => {
     let daemon = await spawnDaemon(dataDir, config);
     try {
       const request = (p: string, init?: RequestInit) => fetch(`${daemon.url}${p}`, init);
-      const datasetId = await uploadCsv(request);
+      const datasetId = await uploadArithCsv(request);
       await request(`${api}/workers/`, json({ action: 'start', worker_count: 1 }));
       const id = (await (await request(`${api}/jobs/`, json({ name: 'survivor', dataset_id: datasetId, epochs: 25, batch_size: 1, learning_rate: 0.01 }))).json()).id;
       const before = await waitFor(async () => {
@@ -246,7 +225,7 @@ describe.skipIf(!haveWorker)('a daemon killed mid-job', () => {
     let daemon = await spawnDaemon(dataDir, config);
     try {
       const request = (p: string, init?: RequestInit) => fetch(`${daemon.url}${p}`, init);
-      const datasetId = await uploadCsv(request);
+      const datasetId = await uploadArithCsv(request);
       await request(`${api}/workers/`, json({ action: 'start', worker_count: 1 }));
       const id = (await (await request(`${api}/jobs/`, json({ name: 'long', dataset_id: datasetId, epochs: 100, batch_size: 1 }))).json()).id;
       const running = await waitFor(async () => {
@@ -283,7 +262,7 @@ describe('a trainer that cannot start', () => {
   it('fails the job with the reason and the trainer’s log, never a simulation', async () => {
     const bp = await startTestDaemon({ plugins: [trainingPlugin], config: { plugins: { training: { worker: 'python', pythonModule: 'backplane_worker_not_installed' } } } });
     try {
-      const datasetId = await uploadCsv(bp.request);
+      const datasetId = await uploadArithCsv(bp.request);
       await bp.request(`${api}/workers/`, json({ action: 'start', worker_count: 1 }));
       const id = (await (await bp.request(`${api}/jobs/`, json({ name: 'py', dataset_id: datasetId }))).json()).id;
       const failed = await waitFor(async () => {
@@ -307,7 +286,7 @@ describe.skipIf(!haveTorch && !process.env.CI)('the PyTorch worker (worker: pyth
     expect(haveTorch, '/usr/bin/python3 cannot import torch: install python3-torch (scripts/install-test-deps.sh)').toBe(true);
     const bp = await startTestDaemon({ plugins: [trainingPlugin], config: { plugins: { training: { worker: 'python' } } } });
     try {
-      const datasetId = await uploadCsv(bp.request);
+      const datasetId = await uploadArithCsv(bp.request);
       await bp.request(`${api}/workers/`, json({ action: 'start', worker_count: 1 }));
       const id = (await (await bp.request(`${api}/jobs/`, json({ name: 'py qlora', dataset_id: datasetId, training_type: 'qlora', model_name: 'tiny-lm', epochs: 2, batch_size: 8, learning_rate: 0.01 }))).json()).id;
       const ended = await waitFor(async () => {
@@ -345,9 +324,9 @@ describe.each([
     const config = { plugins: { training: {} }, ...(postgres ? { database: { url: postgres.url } } : {}) };
     let bp = await startTestDaemon({ plugins: [trainingPlugin], dataDir, config });
     try {
-      const first = await uploadCsv(bp.request);
-      const second = await uploadCsv(bp.request);
-      const third = await uploadCsv(bp.request);
+      const first = await uploadArithCsv(bp.request);
+      const second = await uploadArithCsv(bp.request);
+      const third = await uploadArithCsv(bp.request);
       await bp.request(`${api}/datasets/${third}`, json({ description: 'patched' }, 'PATCH'));
       const traits = [{ trait_type: 'reasoning', datasets: [{ dataset_id: first, percentage: 100 }] }, { trait_type: 'general_tools', datasets: [{ dataset_id: third, percentage: 70 }, { dataset_id: second, percentage: 30 }] }];
       const out = path.join(dataDir, 'plugins', 'training', 'outputs');
@@ -375,11 +354,11 @@ describe.each([
       expect(await (await bp.request(`${api}/jobs/${job.id}`)).json()).toMatchObject({ status: 'cancelled', name: 'waits' });
       // A deleted dataset's id is not handed out again, nor a job's.
       expect((await bp.request(`${api}/datasets/${kept.items[0].id}`, { method: 'DELETE' })).status).toBe(400);
-      const fourth = await uploadCsv(bp.request);
+      const fourth = await uploadArithCsv(bp.request);
       expect((await bp.request(`${api}/datasets/${fourth}`, { method: 'DELETE' })).status).toBe(204);
       await bp.stop();
       bp = await startTestDaemon({ plugins: [trainingPlugin], dataDir, config });
-      expect(await uploadCsv(bp.request)).toBe(fourth + 1);
+      expect(await uploadArithCsv(bp.request)).toBe(fourth + 1);
       const next = await (await bp.request(`${api}/jobs/`, json({ name: 'next', dataset_id: first }))).json();
       expect(next.id).toBe(`job-${Number(job.id.slice(4)) + 1}`);
     } finally {

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnDaemon } from './helpers/daemon-process.ts';
+import { alive } from './helpers/process-alive.ts';
+import { json, trainingApi as api, uploadArithCsv } from './helpers/training.ts';
 import { waitFor } from './helpers/wait-for.ts';
 
 /**
@@ -13,28 +15,6 @@ import { waitFor } from './helpers/wait-for.ts';
  * the restarted daemon takes its progress and result. Skipped without Debian's python3-torch.
  */
 const haveTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-const api = '/training-manager/api/v1';
-const json = (body: unknown, method = 'POST'): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const csv = `input,output\n${Array.from({ length: 40 }, (_, i) => `"question ${i % 5}: what is ${i % 5} plus ${i % 5}?","the answer is ${(i % 5) * 2}"`).join('\n')}\n`;
-
-/** Alive as a process (not a zombie)? */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function uploadCsv(request: (p: string, init?: RequestInit) => Promise<Response>): Promise<number> {
-  const form = new FormData();
-  form.append('name', 'arith');
-  form.append('file', new Blob([csv]), 'arith.csv');
-  const response = await request(`${api}/datasets/`, { method: 'POST', body: form });
-  expect(response.status).toBe(201);
-  return (await response.json()).id;
-}
 
 describe.skipIf(!haveTorch)('a daemon killed mid-job on the PyTorch worker (worker: python)', () => {
   it('re-adopts the trainer after the restart: the job goes on in the same process and completes with its loss falling', async () => {
@@ -46,7 +26,7 @@ describe.skipIf(!haveTorch)('a daemon killed mid-job on the PyTorch worker (work
     let daemon = await spawnDaemon(dataDir, config);
     try {
       const request = (p: string, init?: RequestInit) => fetch(`${daemon.url}${p}`, init);
-      const datasetId = await uploadCsv(request);
+      const datasetId = await uploadArithCsv(request);
       await request(`${api}/workers/`, json({ action: 'start', worker_count: 1 }));
       const body = { name: 'py survivor', dataset_id: datasetId, training_type: 'qlora', model_name: 'tiny-lm', epochs: 25, batch_size: 1, learning_rate: 0.01 };
       const id = (await (await request(`${api}/jobs/`, json(body))).json()).id;
