@@ -17,7 +17,7 @@ test('run: argv without a shell, exit codes as results, missing binaries as spaw
 
 test('spawn: streams lines from both outputs, and stop ends the process', async () => {
   const lines: string[] = [];
-  const child = processes().spawn('sh', ['-c', 'echo one; echo two >&2; printf "three\\r\\npartial"; sleep 30'], { onLine: (line, stream) => lines.push(`${stream}:${line}`) });
+  const child = processes().spawn('sh', ['-c', 'echo one; echo two >&2; printf "three\\r\\npartial"; exec sleep 30'], { onLine: (line, stream) => lines.push(`${stream}:${line}`) });
   await new Promise((r) => setTimeout(r, 300));
   const result = await child.stop();
   expect(lines).toEqual(expect.arrayContaining(['stdout:one', 'stderr:two', 'stdout:three', 'stdout:partial']));

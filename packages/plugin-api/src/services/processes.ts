@@ -73,7 +73,11 @@ export interface SpawnedProcess {
   readonly pid: number | undefined;
   /** Settles when the process ends (stdout/stderr are not buffered: they went to onLine). */
   readonly done: Promise<RunResult>;
-  /** SIGTERM, then SIGKILL after the grace period; resolves when it has ended. */
+  /**
+   * SIGTERM, then SIGKILL after the grace period; resolves when it has ended and its output has
+   * closed. Only the process started is signalled: a wrapper script should `exec` its long-lived
+   * command, or the children it leaves keep the output open and this waits for them.
+   */
   stop(): Promise<RunResult>;
 }
 
