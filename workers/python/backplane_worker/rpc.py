@@ -58,6 +58,14 @@ def encode_line(message):
     return (text + "\n").encode("utf-8")
 
 
+def result_message(rid, result):
+    return {"jsonrpc": "2.0", "id": rid, "result": {} if result is None else result}
+
+
+def error_message(rid, error):
+    return {"jsonrpc": "2.0", "id": rid, "error": error}
+
+
 class Connection:
     """The socket plus a write lock (notifications come from several threads)."""
 
@@ -91,10 +99,10 @@ class Connection:
         self.send({"jsonrpc": "2.0", "method": method, "params": {} if params is None else params})
 
     def respond(self, rid, result):
-        self.send({"jsonrpc": "2.0", "id": rid, "result": {} if result is None else result})
+        self.send(result_message(rid, result))
 
     def respond_error(self, rid, error):
-        self.send({"jsonrpc": "2.0", "id": rid, "error": error})
+        self.send(error_message(rid, error))
 
     def close(self):
         with self._wlock:
@@ -292,13 +300,13 @@ class Server:
         try:
             ctx.check()
             result = self.methods.handlers[ctx.method](params if params is not None else {}, ctx)
-            self.outbox.answer(ctx.id, {"jsonrpc": "2.0", "id": ctx.id, "result": {} if result is None else result})
+            self.outbox.answer(ctx.id, result_message(ctx.id, result))
         except BaseException as exc:  # noqa: BLE001 - every failure is answered, never raised
             if ctx.cancelled and not (isinstance(exc, RpcError) and exc.code == CANCELLED):
                 exc = cancelled_error()
             if not isinstance(exc, RpcError):
                 log_stderr(f"{ctx.method} #{ctx.id} failed: {type(exc).__name__}: {exc}")
-            self.outbox.answer(ctx.id, {"jsonrpc": "2.0", "id": ctx.id, "error": to_wire_error(exc)})
+            self.outbox.answer(ctx.id, error_message(ctx.id, to_wire_error(exc)))
         finally:
             with self._lock:
                 self._in_flight.pop(ctx.id, None)
